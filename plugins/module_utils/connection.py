@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: identitynow.tasks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Connection options shared by every module: argument spec, precedence, and the client they make.
+
+The matching documentation is the doc fragment identitynow.tasks.connection.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
+from ansible_collections.identitynow.tasks.plugins.module_utils import client as client_utils
+
+TENANT_URL = "https://%s.api.identitynow.com"
+
+
+def isc_argument_spec(**module_options):
+    """A fresh argument spec: the connection options plus the module's own options."""
+    spec = dict(
+        base_url=dict(type="str"),
+        tenant=dict(type="str"),
+        client_id=dict(type="str", no_log=False, fallback=(env_fallback, ["SAIL_CLIENT_ID"])),
+        client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["SAIL_CLIENT_SECRET"])),
+        access_token=dict(type="str", no_log=True),
+        token_url=dict(type="str", no_log=False),
+        api_version=dict(type="str", default="v2026", choices=list(client_utils.API_VERSIONS)),
+        experimental=dict(type="bool", default=True),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        timeout=dict(type="float", default=30.0),
+        max_retries=dict(type="int", default=5),
+        retry_max_wait=dict(type="float", default=120.0),
+        rate_limit=dict(type="int", default=100),
+        rate_limit_window=dict(type="float", default=10.0),
+    )
+    spec.update(module_options)
+    return spec
+
+
+def resolve_connection(params, environ=None):
+    """Keyword arguments for IscClient from module params, applying the documented precedence.
+
+    URL: base_url, then tenant, then SAIL_BASE_URL. Credentials: access_token, then
+    client_id/client_secret (option or SAIL_CLIENT_ID/SAIL_CLIENT_SECRET), then SAIL_ACCESS_TOKEN.
+    Raises IscError naming the option when the input cannot work.
+    """
+    environ = os.environ if environ is None else environ
+    if params.get("base_url") and params.get("tenant"):
+        raise IscError("base_url and tenant are mutually exclusive: set one of them")
+    if params.get("base_url"):
+        base_url = params["base_url"]
+    elif params.get("tenant"):
+        tenant = params["tenant"].strip()
+        if not tenant or not all(c.isalnum() or c == "-" for c in tenant):
+            raise IscError("tenant must be a tenant name of letters, digits and '-', got %r" % tenant)
+        base_url = TENANT_URL % tenant
+    else:
+        base_url = environ.get("SAIL_BASE_URL")
+    if not base_url:
+        raise IscError("no ISC URL: set base_url or tenant, or the SAIL_BASE_URL environment variable")
+    if not base_url.startswith(("https://", "http://")):
+        raise IscError("base_url must start with https:// (or http:// for a local test server), got %r" % base_url)
+
+    for name in ("timeout", "rate_limit_window"):
+        if params.get(name) is not None and params[name] <= 0:
+            raise IscError("%s must be greater than 0, got %s" % (name, params[name]))
+    for name in ("max_retries", "rate_limit", "retry_max_wait"):
+        if params.get(name) is not None and params[name] < 0:
+            raise IscError("%s must be 0 or more, got %s" % (name, params[name]))
+
+    access_token = params.get("access_token")
+    client_id = params.get("client_id")
+    client_secret = params.get("client_secret")
+    if access_token:
+        client_id = client_secret = None
+    elif client_id or client_secret:
+        if not (client_id and client_secret):
+            missing = "client_secret" if client_id else "client_id"
+            raise IscError("%s is missing: client_id and client_secret go together" % missing)
+    else:
+        access_token = environ.get("SAIL_ACCESS_TOKEN")
+    if not (access_token or client_id):
+        raise IscError("no credentials: set client_id and client_secret (or SAIL_CLIENT_ID and "
+                       "SAIL_CLIENT_SECRET), or access_token")
+
+    return dict(
+        base_url=base_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        access_token=access_token,
+        token_url=params.get("token_url"),
+        api_version=params.get("api_version") or "v2026",
+        experimental=params.get("experimental", True),
+        validate_certs=params.get("validate_certs", True),
+        ca_path=params.get("ca_path"),
+        timeout=params.get("timeout") or 30.0,
+        max_retries=params.get("max_retries", 5),
+        retry_max_wait=params.get("retry_max_wait", 120.0),
+        rate_limit=params.get("rate_limit", 100),
+        rate_limit_window=params.get("rate_limit_window") or 10.0,
+    )
+
+
+def client_from_module(module):
+    """The IscClient for an AnsibleModule's connection options; fails the module on bad input."""
+    if not client_utils.HAS_REQUESTS:
+        error = client_utils.REQUESTS_IMPORT_ERROR
+        module.fail_json(msg=missing_required_lib("requests"),
+                         exception="".join(traceback.format_exception_only(type(error), error)))
+    try:
+        settings = resolve_connection(module.params)
+        if settings["access_token"]:
+            module.no_log_values.add(settings["access_token"])
+        if not settings["validate_certs"]:
+            module.warn("validate_certs is false: the TLS certificate of %s is not verified, which lets anyone "
+                        "on the network path read the credentials" % settings["base_url"])
+        return client_utils.IscClient(**settings)
+    except IscError as exc:
+        module.fail_json(**exc.to_result())
