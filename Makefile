@@ -38,12 +38,14 @@ venv: $(VENV)/.installed
 
 # The collection laid out as ansible_collections/identitynow/tasks: the files git tracks or
 # would track (ignored ones left out). Files gone from the tree are removed from the copy;
-# tests/output (ansible-test's results) is kept.
+# tests/output (ansible-test's results) is kept. The copy is a git work tree of its own, because
+# ansible-test lists files through git and the enclosing repository ignores build/.
 collection: venv
 	mkdir -p $(COLL)
+	[ -d $(COLL)/.git ] || git init --quiet $(COLL)
 	git ls-files --cached --others --exclude-standard | grep -v '^build/' | sort > build/files.txt
 	tar -cf - -T build/files.txt | tar -xf - -C $(COLL)
-	cd $(COLL) && find . -type f -not -path './tests/output/*' | sed 's|^\./||' | sort \
+	cd $(COLL) && find . -type f -not -path './tests/output/*' -not -path './.git/*' | sed 's|^\./||' | sort \
 		| comm -23 - $(CURDIR)/build/files.txt | xargs -r rm -f
 
 sim:
@@ -52,7 +54,15 @@ sim:
 demo: collection
 	$(WITH_SIM) --scenario demo -- $(BIN)/ansible-playbook -i localhost, $(COLL)/playbooks/demo.yml
 
+# ansible-test puts pip into its sanity venvs with a get-pip script it downloads from a host
+# outside the package index; it also takes a cached copy, which is our offline stand-in.
+GET_PIP_CACHE = $(HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(shell $(BIN)/python -c \
+	"import re, ansible_test._internal.python_requirements as m; \
+	print(re.search(r\"pip='([0-9.]+)'\", open(m.__file__).read()).group(1))" 2>/dev/null)).py
+
 sanity: collection
+	mkdir -p $(dir $(GET_PIP_CACHE))
+	cp tests/tools/get_pip_offline.py $(GET_PIP_CACHE)
 	cd $(COLL) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
 lint: collection

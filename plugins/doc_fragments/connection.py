@@ -53,8 +53,8 @@ options:
     choices: [v2026, v2025, v2024, beta, v1]
   experimental:
     description:
-      - Send C(X-SailPoint-Experimental: true) on the year-versioned paths (C(v2024), C(v2025), C(v2026)).
-        The header is harmless where an endpoint is no longer experimental.
+      - "Send the header C(X-SailPoint-Experimental: true) on the year-versioned paths (C(v2024), C(v2025),
+        C(v2026)). The header is harmless where an endpoint is no longer experimental."
     type: bool
     default: true
   validate_certs:
