@@ -66,7 +66,7 @@ sanity: collection
 	cd $(COLL) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
 lint: collection
-	cd $(COLL) && $(BIN)/ansible-lint --profile production --offline
+	cd $(COLL) && PATH=$(BIN):$$PATH NO_COLOR=1 $(BIN)/ansible-lint --profile production --offline
 
 units: collection
 	cd $(COLL) && $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS) tests/unit tests/simulator
