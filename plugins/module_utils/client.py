@@ -52,6 +52,10 @@ def task_path(api_version, task_id=None):
         return base
     if not isinstance(task_id, str) or not task_id:
         raise IscError("task id must be a non-empty string, got %r" % (task_id,))
+    if task_id in (".", "..", "pending-tasks"):
+        # Encoding cannot help: HTTP libraries decode %2E and %70, gateways resolve dot segments, and
+        # .../task-status/pending-tasks is another endpoint in beta, v2024 and v2025.
+        raise IscError("%r is not a task id: sent as one it would reach another endpoint" % task_id)
     encoded = "".join(c if c.isascii() and (c.isalnum() or c in "-_~") else
                       "".join("%%%02X" % b for b in c.encode("utf-8")) for c in task_id)
     return "%s/%s" % (base, encoded)
@@ -288,6 +292,13 @@ class IscClient:
             if write:
                 self._fail(error)
             raise _Transient(error)
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            # The request was sent and the answer broke off: a write may have been applied.
+            error = IscError("the answer of ISC broke off (%s)" % type(exc).__name__, method=method, url=url,
+                             hint=NETWORK_HINT, uncertain=write)
+            if write:
+                self._fail(error)
+            raise _Transient(error)
         except requests.exceptions.RequestException as exc:
             self._fail(IscError("request to ISC failed: %s" % exc, method=method, url=url, hint=NETWORK_HINT))
 
@@ -342,8 +353,9 @@ class IscClient:
         for start in range(0, len(wanted), chunk_size):
             chunk = wanted[start:start + chunk_size]
             query = filters.in_("id", chunk)
+            # max_results: a chunk whose ids are all found fills its page; no empty second page.
             for record in self.list_tasks(filters=query, page_size=min(MAX_PAGE_SIZE, len(chunk)),
-                                          deadline=deadline):
+                                          max_results=len(chunk), deadline=deadline):
                 found[record["id"]] = record
         pending_path = self.pending_tasks_path()
         if pending_path and len(found) < len(wanted):

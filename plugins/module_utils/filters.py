@@ -118,8 +118,14 @@ class _Composite(Expr):
             return "not (%s)" % self.parts[0].render()
         if len(self.parts) == 1:
             return self.parts[0].render()
-        return " %s " % self.op.join("(%s)" % p.render() if isinstance(p, _Composite) and len(p.parts) > 1
-                                     else p.render() for p in self.parts)
+        return (" %s " % self.op).join("(%s)" % p.render() if _is_and_or(p) else p.render() for p in self.parts)
+
+
+def _is_and_or(expr):
+    """True when expr renders as an 'and'/'or' of several parts (one-part wrappers looked through)."""
+    while isinstance(expr, _Composite) and expr.op != "not" and len(expr.parts) == 1:
+        expr = expr.parts[0]
+    return isinstance(expr, _Composite) and expr.op != "not"
 
 
 def eq(field, value):
