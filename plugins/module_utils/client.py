@@ -375,9 +375,12 @@ class IscClient:
 class TaskPages:
     """Iterates over every record of a list query, page by page.
 
-    Always sends limit (the page size), follows offset until a short page, drops records already
-    seen (records shift between pages while tasks are created), stops after max_results records,
-    and keeps the server's X-Total-Count in .total when count=True.
+    Always sends limit (the page size) and count=true, and follows offset until the records the
+    server counts (X-Total-Count of the latest page, which grows while tasks are created) are all
+    read or a page comes back short: N records take exactly ceil(N / page size) requests, never a
+    trailing empty page. Drops records already seen (records shift between pages while tasks are
+    created), stops after max_results records, and keeps the first page's count in .total when
+    count=True.
     """
 
     def __init__(self, client, path, filters, sorters, page_size, max_results, count, deadline):
@@ -407,13 +410,13 @@ class TaskPages:
                 params["filters"] = self.filters
             if self.sorters:
                 params["sorters"] = self.sorters
-            if self.count and self.pages == 0:
-                params["count"] = "true"
+            params["count"] = "true"
             response = self.client.request("GET", self.path, params=params, deadline=self.deadline)
             self.pages += 1
+            total = response.headers.get("X-Total-Count")
+            total = int(total) if total is not None and total.isdigit() else None
             if self.count and self.pages == 1:
-                total = response.headers.get("X-Total-Count")
-                self.total = int(total) if total is not None and total.isdigit() else None
+                self.total = total
             records = response.data if isinstance(response.data, list) else []
             for record in records:
                 task_id = record.get("id") if isinstance(record, dict) else None
@@ -428,6 +431,8 @@ class TaskPages:
             if len(records) < self.page_size:
                 return
             offset += len(records)
+            if total is not None and offset >= total:
+                return
 
 
 def _never_sent(exc):
