@@ -75,7 +75,68 @@ integration: collection
 	cd $(COLL) && $(WITH_SIM) --scenario empty --config tests/integration/integration_config.yml -- \
 		$(BIN)/ansible-test integration --local --python 3.11 --color no
 
-test: sanity lint units integration
-
 clean:
 	rm -rf $(VENV) build tests/output
+
+# --- Ecosystem: execution environment, AWX credential type, docs, changelog, Galaxy, versions ---
+.PHONY: ecosystem docs changelog changelog-release sanity-matrix
+
+# One test per promise of docs/awx.md and issue 7 (tests/ecosystem/test_ecosystem.py).
+ecosystem: collection
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests/ecosystem
+
+# The collection docs site (antsibull-docs + Sphinx) in build/docs/build/html, built offline:
+# no intersphinx inventories, and references into docs.ansible.com are not checked.
+docs: collection
+	rm -rf build/docs && mkdir -p build/docs
+	$(BIN)/antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir build/docs identitynow.tasks
+	printf '\nintersphinx_mapping = {}\nsuppress_warnings = ["ref.ref"]\n' >> build/docs/conf.py
+	cd build/docs && mkdir -p rst && chmod og-w rst \
+		&& PATH=$(BIN):$$PATH $(BIN)/antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything \
+			--use-current --fail-on-error --dest-dir rst identitynow.tasks \
+		&& $(BIN)/sphinx-build -M html rst build -c . -W --keep-going -q
+	@echo "docs: build/docs/build/html/index.html"
+
+# Checks the fragments in changelogs/fragments.
+changelog: venv
+	$(BIN)/antsibull-changelog lint
+
+# Adds new fragments to the release of galaxy.yml's version and regenerates CHANGELOG.rst.
+changelog-release: venv
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog release --reload-plugins --update-existing
+
+# Sanity on the older ansible-core releases the collection supports (make sanity runs the one in
+# requirements-test.txt). Each gets .venvs/core-X.Y; ansible-test makes its own venvs from there.
+# The lowest version here must be the lower bound of requires_ansible in meta/runtime.yml.
+SANITY_CORES ?= 2.17.14 2.18.19
+VENVS := $(CURDIR)/.venvs
+
+sanity-matrix: collection
+	for version in $(SANITY_CORES); do \
+		venv=$(VENVS)/core-$${version%.*}; \
+		if [ "$$($$venv/bin/python -c 'import ansible.release as r; print(r.__version__)' 2>/dev/null)" != "$$version" ]; then \
+			rm -rf $$venv && $(PYTHON) -m venv $$venv && $$venv/bin/pip install --quiet ansible-core==$$version; \
+		fi; \
+		pip_version=$$($$venv/bin/python -c "import re, ansible_test._internal.python_requirements as m; \
+			print(re.search(r\"pip='([0-9.]+)'\", open(m.__file__).read()).group(1))"); \
+		mkdir -p $(HOME)/.ansible/test/cache; \
+		cp tests/tools/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
+		echo "== ansible-test sanity with ansible-core $$version"; \
+		(cd $(COLL) && $$venv/bin/ansible-test sanity --venv --python 3.11 --color no); \
+	done
+
+# --- Benchmarks (issue 8): see docs/benchmarks.md ---
+.PHONY: bench bench-smoke
+BENCH_ARGS ?=
+
+# Every case at full size against the simulated tenant, rate limit on (about 8 minutes on 2 cores).
+# Prints the table; writes bench-results/latest.json, latest.md and a dated JSON copy.
+bench: collection
+	$(BIN)/python tests/bench/bench.py $(BENCH_ARGS)
+
+# The harness at tiny sizes (rate limit on, about a minute), as a pytest; part of make test.
+bench-smoke: collection
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests/bench/test_bench_smoke.py
+
+# --- Everything (CI runs this through .ci/run) ---
+test: sanity sanity-matrix lint units integration ecosystem
