@@ -38,14 +38,15 @@ venv: $(VENV)/.installed
 
 # The collection laid out as ansible_collections/identitynow/tasks: the files git tracks or
 # would track (ignored ones left out). Files gone from the tree are removed from the copy;
-# tests/output (ansible-test's results) is kept. The copy is a git work tree of its own, because
-# ansible-test lists files through git and the enclosing repository ignores build/.
+# tests/output (ansible-test's results) and the integration config of a running test are kept.
+# The copy is a git work tree of its own, because ansible-test lists files through git and the
+# enclosing repository ignores build/.
 collection: venv
 	mkdir -p $(COLL)
 	[ -d $(COLL)/.git ] || git init --quiet $(COLL)
 	git ls-files --cached --others --exclude-standard | grep -v '^build/' | sort > build/files.txt
 	tar -cf - -T build/files.txt | tar -xf - -C $(COLL)
-	cd $(COLL) && find . -type f -not -path './tests/output/*' -not -path './.git/*' | sed 's|^\./||' | sort \
+	cd $(COLL) && find . -type f -not -path './tests/output/*' -not -path './.git/*' -not -path ./tests/integration/integration_config.yml | sed 's|^\./||' | sort \
 		| comm -23 - $(CURDIR)/build/files.txt | xargs -r rm -f
 
 sim:
