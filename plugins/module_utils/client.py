@@ -160,7 +160,10 @@ class IscClient:
         self.limiter = RateLimiter(rate_limit, rate_limit_window, clock=clock, sleep=sleep)
         self.stats = collections.Counter()
         self.session = requests.Session()
-        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        # Passed on every request too: requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE in the
+        # environment override session.verify (turning validate_certs=false back on, or replacing ca_path).
+        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        self.session.verify = self.verify
         self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
 
     # -- secrets ---------------------------------------------------------------------------
@@ -185,7 +188,7 @@ class IscClient:
                 "client_secret": self._client_secret}
 
         def send():
-            return self.session.post(self.token_url, data=data, timeout=self.timeout)
+            return self.session.post(self.token_url, data=data, timeout=self.timeout, verify=self.verify)
 
         response = self._with_retries("POST", self.token_url, send, write=False, deadline=deadline,
                                       paced=False)
@@ -232,7 +235,7 @@ class IscClient:
         def send():
             headers["Authorization"] = "Bearer " + self._bearer(deadline)
             response = self.session.request(method, url, params=params, data=payload, headers=headers,
-                                            timeout=self.timeout)
+                                            timeout=self.timeout, verify=self.verify)
             if response.status_code == 401 and not self._static_token and not renewed[0]:
                 # Token revoked or expired early: renew once and replay.
                 renewed[0] = True
@@ -242,7 +245,7 @@ class IscClient:
                 self.limiter.acquire()
                 self.stats["requests"] += 1
                 response = self.session.request(method, url, params=params, data=payload, headers=headers,
-                                                timeout=self.timeout)
+                                                timeout=self.timeout, verify=self.verify)
             return response
 
         return self._with_retries(method, url, send, write=write, deadline=deadline)
@@ -379,8 +382,8 @@ class TaskPages:
     server counts (X-Total-Count of the latest page, which grows while tasks are created) are all
     read or a page comes back short: N records take exactly ceil(N / page size) requests, never a
     trailing empty page. Drops records already seen (records shift between pages while tasks are
-    created), stops after max_results records, and keeps the first page's count in .total when
-    count=True.
+    created), stops after max_results records, and keeps the count of the latest page read in .total
+    when count=True (it grows while tasks are created: a caller that stops at .total misses nothing).
     """
 
     def __init__(self, client, path, filters, sorters, page_size, max_results, count, deadline):
@@ -415,7 +418,7 @@ class TaskPages:
             self.pages += 1
             total = response.headers.get("X-Total-Count")
             total = int(total) if total is not None and total.isdigit() else None
-            if self.count and self.pages == 1:
+            if self.count and (self.pages == 1 or total is not None):
                 self.total = total
             records = response.data if isinstance(response.data, list) else []
             for record in records:

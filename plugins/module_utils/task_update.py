@@ -10,7 +10,8 @@ otherwise), plans each update locally with ``jsonpatch``, sends a PATCH only whe
 and reports one outcome per task:
 
 - ``changed``: the task was (or, in check mode, would be) updated;
-- ``unchanged``: it already had the desired state; nothing was sent;
+- ``unchanged``: it already had the desired state, or another run gave it that state between the read and
+  the guarded write; nothing was applied;
 - ``not_found``: ISC does not return the id (unknown, or older than 90 days);
 - ``refused``: the module would not change it (already finished, a ``test`` operation does not hold,
   or the task changed between the read and the write);
@@ -458,6 +459,11 @@ class TaskUpdater:
             if current is not None:
                 moved = [op["path"][1:] for op in plan.operations if op["op"] == "test"
                          and current.get(op["path"][1:]) != task.get(op["path"][1:])]
+                if moved and plan_update(current, self.request).outcome == "unchanged":
+                    # Another run (or a person) made the same change first: the desired state holds.
+                    return self._entry(task_id, "unchanged", current, [],
+                                       msg="the task changed between the read and the write and already has the "
+                                           "desired state (another run changed it); nothing was applied")
                 if moved:
                     state = ("it finished with completionStatus %s" % current.get(STATUS)
                              if current.get(STATUS) is not None else "it is still pending and apparently running")
