@@ -11,8 +11,9 @@ OUT=${OUTPUT_DIR:-$(mktemp -d)}
 config() { "$PYTHON" -c 'import sys, yaml; c = yaml.safe_load(open(sys.argv[1])); print(eval(sys.argv[2], {}, c))' "$CONFIG" "$1"; }
 SIM=$(config isc_sim_url)
 export SAIL_BASE_URL=$SIM
-export SAIL_CLIENT_ID=$(config "isc_pat['client_id']")
-export SAIL_CLIENT_SECRET=$(config "isc_pat['client_secret']")
+SAIL_CLIENT_ID=$(config "isc_pat['client_id']")
+SAIL_CLIENT_SECRET=$(config "isc_pat['client_secret']")
+export SAIL_CLIENT_ID SAIL_CLIENT_SECRET
 export ANSIBLE_NOCOLOR=1
 unset SAIL_ACCESS_TOKEN || true
 sim() { "$PYTHON" sim.py "$SIM" "$@"; }
@@ -52,6 +53,8 @@ SAIL_BASE_URL=http://127.0.0.1:9 SAIL_CLIENT_ID=nobody SAIL_CLIENT_SECRET=wrong 
 has report '"# ISC task report: the last 24 hours"'
 hasnt report "$API_SECRET"
 REPORT=$OUT/report.md
+# Regular expressions, matched literally: nothing in them is for the shell to expand.
+# shellcheck disable=SC2016
 for line in \
     '^\| Cloud Account Aggregation \| 2 \| 1 \| 1 \| 0 \| 0 \| 1 \| 5 \|$' \
     '^\| Identity Refresh \| 0 \| 0 \| 0 \| 1 \| 0 \| 0 \| 1 \|$' \
@@ -65,6 +68,7 @@ for line in \
     '^\| 7h 00m 0[0-9]s \| SAP ERP / Cloud Account Aggregation \| Aggregating accounts: [0-9]+ of [0-9]+, [0-9]+% \| .* \| stuck \|$'; do
     grep -q -E -- "$line" "$REPORT" || { cat "$REPORT"; fail "report.md: no line matches: $line"; }
 done
+# shellcheck disable=SC2016
 if grep -q -- '`old`' "$REPORT"; then fail "report.md lists a task older than 24 hours"; fi
 slowest=$(sed -n '/^## Slowest runs/,/^## Failures/p' "$REPORT" | grep -c '^| [0-9]')
 [ "$slowest" = 5 ] || fail "report.md: $slowest slowest runs, expected 5"
