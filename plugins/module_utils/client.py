@@ -14,9 +14,17 @@ from __future__ import annotations
 
 import collections
 import email.utils
+import hashlib
 import json
+import os
 import random
+import tempfile
 import time
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX: pacing stays per process
+    fcntl = None
 
 from ansible_collections.identitynow.tasks.plugins.module_utils import filters
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError, NETWORK_HINT
@@ -80,26 +88,47 @@ def parse_retry_after(value, now=None):
 
 
 class RateLimiter:
-    """Sliding-window pacing: at most `limit` sends in any `window` seconds."""
+    """Sliding-window pacing: at most `limit` sends in any `window` seconds.
+
+    With `path`, the send times live in that file (locked while read and written), so that every
+    process pacing under the same path shares one window: the module runs of a play that follow
+    each other within seconds (a list, then the PATCHes) count together, as the gateway counts
+    them. Without a usable file, pacing is per process.
+    """
 
     MARGIN = 0.1  # seconds added to the window, for clock skew between us and the gateway
 
-    def __init__(self, limit, window, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, limit, window, clock=time.monotonic, sleep=time.sleep, path=None):
         self.limit = limit
         self.window = window
         self.clock = clock
         self.sleep = sleep
+        self.path = path if fcntl is not None else None
         self.sent = collections.deque()
         self.waited = 0.0
 
     def acquire(self):
         if not self.limit or self.limit <= 0:
             return
+        shared = self._open_shared()
+        try:
+            if shared is not None:
+                self.sent = _read_times(shared)
+            self._take_slot()
+            if shared is not None:
+                _write_times(shared, self.sent)
+        finally:
+            if shared is not None:
+                os.close(shared)  # also releases the lock
+
+    def _take_slot(self):
         now = self.clock()
         horizon = self.window + self.MARGIN
+        while self.sent and self.sent[-1] > now:
+            self.sent.pop()  # from before the clock was set back: not a reason to wait
         while self.sent and now - self.sent[0] >= horizon:
             self.sent.popleft()
-        if len(self.sent) >= self.limit:
+        while len(self.sent) >= self.limit:
             delay = self.sent[0] + horizon - now
             if delay > 0:
                 self.sleep(delay)
@@ -107,6 +136,58 @@ class RateLimiter:
             self.sent.popleft()
             now = self.clock()
         self.sent.append(now)
+
+    def _open_shared(self):
+        """The locked descriptor of the shared file, or None (no path, or the file is unusable)."""
+        if self.path is None:
+            return None
+        try:
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            self.path = None
+            return None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError:
+            os.close(descriptor)
+            self.path = None
+            return None
+        return descriptor
+
+
+def _read_times(descriptor):
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    chunks = []
+    while True:
+        chunk = os.read(descriptor, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    try:
+        times = json.loads(b"".join(chunks).decode("utf-8") or "[]")
+    except ValueError:
+        times = []
+    if not isinstance(times, list):
+        times = []
+    return collections.deque(sorted(t for t in times if isinstance(t, (int, float)) and not isinstance(t, bool)))
+
+
+def _write_times(descriptor, times):
+    data = json.dumps(list(times)).encode("utf-8")
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    os.ftruncate(descriptor, 0)
+    os.write(descriptor, data)
+
+
+def pacing_path(token_url, client_id, access_token, api_version):
+    """The shared pacing file for a client id (or token) and API version, as the gateway counts.
+
+    The name holds a digest only; the file holds send times, never credentials.
+    """
+    who = client_id or hashlib.sha256((access_token or "").encode("utf-8")).hexdigest()
+    digest = hashlib.sha256("\n".join((token_url, who, api_version)).encode("utf-8")).hexdigest()[:24]
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(tempfile.gettempdir(), "identitynow.tasks-pacing-%s-%d.json" % (digest, user))
 
 
 class Response:
@@ -133,7 +214,7 @@ class IscClient:
     def __init__(self, base_url, client_id=None, client_secret=None, access_token=None, token_url=None,
                  api_version="v2026", experimental=True, validate_certs=True, ca_path=None, timeout=30.0,
                  max_retries=5, retry_max_wait=120.0, rate_limit=100, rate_limit_window=10.0,
-                 backoff_base=0.5, backoff_max=8.0, clock=time.monotonic, sleep=time.sleep):
+                 shared_pacing=False, backoff_base=0.5, backoff_max=8.0, clock=time.monotonic, sleep=time.sleep):
         if not HAS_REQUESTS:
             raise IscError("the Python library 'requests' is required")
         if api_version not in API_VERSIONS:
@@ -157,7 +238,12 @@ class IscClient:
         self.backoff_max = backoff_max
         self.clock = clock
         self.sleep = sleep
-        self.limiter = RateLimiter(rate_limit, rate_limit_window, clock=clock, sleep=sleep)
+        if shared_pacing:
+            # Send times shared with other processes: wall-clock time, comparable between them.
+            self.limiter = RateLimiter(rate_limit, rate_limit_window, clock=time.time, sleep=sleep,
+                                       path=pacing_path(self.token_url, client_id, access_token, api_version))
+        else:
+            self.limiter = RateLimiter(rate_limit, rate_limit_window, clock=clock, sleep=sleep)
         self.stats = collections.Counter()
         self.session = requests.Session()
         # Passed on every request too: requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE in the

@@ -119,6 +119,6 @@ def client_from_module(module):
         if not settings["validate_certs"]:
             module.warn("validate_certs is false: the TLS certificate of %s is not verified, which lets anyone "
                         "on the network path read the credentials" % settings["base_url"])
-        return client_utils.IscClient(**settings)
+        return client_utils.IscClient(shared_pacing=True, **settings)
     except IscError as exc:
         module.fail_json(**exc.to_result())

@@ -477,6 +477,77 @@ def test_pacing_against_the_simulator_avoids_429(sim):
     assert statuses == [200] * 12
 
 
+def test_limiters_sharing_a_file_share_one_window(tmp_path):
+    # Two module runs of one play, one after the other: the second counts the first's requests.
+    clock = FakeClock(start=1000.0)
+    path = str(tmp_path / "pacing.json")
+    first = RateLimiter(10, 10.0, clock=clock, sleep=clock.sleep, path=path)
+    for dummy in range(4):
+        first.acquire()
+    second = RateLimiter(10, 10.0, clock=clock, sleep=clock.sleep, path=path)
+    for dummy in range(6):
+        second.acquire()
+    assert clock.sleeps == []
+    second.acquire()
+    assert clock.sleeps == [pytest.approx(10.0 + RateLimiter.MARGIN)]
+    assert first.path == second.path == path
+
+
+def test_shared_pacing_file_that_is_unreadable_or_unusable(tmp_path):
+    clock = FakeClock(start=1000.0)
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text('{"not": "a list"')
+    limiter = RateLimiter(2, 10.0, clock=clock, sleep=clock.sleep, path=str(garbled))
+    limiter.acquire()
+    limiter.acquire()
+    assert clock.sleeps == [] and limiter.path == str(garbled)
+    nowhere = RateLimiter(2, 10.0, clock=clock, sleep=clock.sleep, path=str(tmp_path / "no" / "such" / "dir"))
+    for dummy in range(3):
+        nowhere.acquire()
+    assert nowhere.path is None and len(clock.sleeps) == 1
+
+
+def test_shared_pacing_ignores_send_times_from_the_future(tmp_path):
+    clock = FakeClock(start=1000.0)
+    path = tmp_path / "pacing.json"
+    path.write_text("[%s]" % ", ".join(["5000.0"] * 10))  # written before the clock was set back
+    RateLimiter(10, 10.0, clock=clock, sleep=clock.sleep, path=str(path)).acquire()
+    assert clock.sleeps == []
+
+
+def test_pacing_path_is_per_client_and_version_and_holds_no_secret():
+    url = "https://acme.api.identitynow.com/oauth/token"
+    by_token = client_utils.pacing_path(url, None, "secret-token-value", "v2026")
+    assert "secret-token-value" not in by_token
+    assert by_token == client_utils.pacing_path(url, None, "secret-token-value", "v2026")
+    assert by_token != client_utils.pacing_path(url, None, "other-token", "v2026")
+    assert client_utils.pacing_path(url, "client-a", None, "v2026") != client_utils.pacing_path(url, "client-a", None, "beta")
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_consecutive_clients_share_pacing(sim, tmp_path, monkeypatch, shared):
+    """Three runs one after the other, 4 requests each: each run alone stays under the limit of 6 per
+    second; only the shared window keeps the three together under it (the control gets a 429)."""
+    monkeypatch.setattr(client_utils.tempfile, "gettempdir", lambda: str(tmp_path))
+    sim.reset("empty", rate_limit=6, rate_window=1.0)
+    outcomes = []
+    for dummy in range(3):
+        client = IscClient(sim.url, *PAT, rate_limit=6, rate_limit_window=1.2, max_retries=0, shared_pacing=shared)
+        try:
+            for dummy in range(4):
+                try:
+                    outcomes.append(len(list(client.list_tasks(page_size=10))))
+                except IscError as exc:
+                    outcomes.append(exc.status)
+        finally:
+            client.session.close()
+    if shared:
+        assert outcomes == [0] * 12
+        assert len(list(tmp_path.glob("identitynow.tasks-pacing-*.json"))) == 1
+    else:
+        assert 429 in outcomes
+
+
 def test_without_pacing_the_simulator_answers_429(sim):
     """The control for the test above: the same load unpaced is rate limited."""
     sim.reset("empty", rate_limit=5, rate_window=5)

@@ -259,6 +259,19 @@ def test_client_from_module_hides_an_environment_token(env):
     client.session.close()
 
 
+def test_module_runs_share_their_pacing(env):
+    env(SAIL_CLIENT_ID="client-a", SAIL_CLIENT_SECRET="secret-a")
+    first = connection.client_from_module(FakeModule(**BASE))
+    second = connection.client_from_module(FakeModule(**BASE))
+    other_version = connection.client_from_module(FakeModule(api_version="beta", **BASE))
+    try:
+        assert first.limiter.path and first.limiter.path == second.limiter.path != other_version.limiter.path
+        assert "secret-a" not in first.limiter.path
+    finally:
+        for client in (first, second, other_version):
+            client.session.close()
+
+
 def test_client_from_module_warns_when_certificates_are_not_checked(env):
     module = FakeModule(access_token="t0ken", validate_certs=False, **BASE)
     connection.client_from_module(module).session.close()
