@@ -123,7 +123,7 @@ sanity-matrix: collection
 		mkdir -p $(HOME)/.ansible/test/cache; \
 		cp tests/tools/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
 		echo "== ansible-test sanity with ansible-core $$version"; \
-		(cd $(COLL) && $$venv/bin/ansible-test sanity --venv --python 3.11 --color no); \
+		(cd $(COLL) && PATH=$$PATH:$(BIN) $$venv/bin/ansible-test sanity --venv --python 3.11 --color no); \
 	done
 
 # --- Benchmarks (issue 8): see docs/benchmarks.md ---
