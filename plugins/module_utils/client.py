@@ -88,9 +88,15 @@ def parse_retry_after(value, now=None):
 
 
 class RateLimiter:
-    """Sliding-window pacing: at most `limit` sends in any `window` seconds.
+    """Sliding-window pacing: at most `limit` requests in any `window` seconds.
 
-    With `path`, the send times live in that file (locked while read and written), so that every
+    acquire() waits for a free slot and takes it at the current time; done(slot) moves the slot to
+    the time the answer arrived. The gateway counts a request at some moment between the two, so a
+    request that is counted late (a slow connection, a busy gateway) can never make a later one
+    look earlier to the gateway than to us: the window is measured from the latest moment it can
+    have been counted.
+
+    With `path`, the slot times live in that file (locked while read and written), so that every
     process pacing under the same path shares one window: the module runs of a play that follow
     each other within seconds (a list, then the PATCHes) count together, as the gateway counts
     them. Without a usable file, pacing is per process.
@@ -108,18 +114,39 @@ class RateLimiter:
         self.waited = 0.0
 
     def acquire(self):
+        """Wait until a request may be sent; returns its slot for done(), or None when not pacing."""
         if not self.limit or self.limit <= 0:
-            return
+            return None
+        return self._locked(self._take_slot)
+
+    def done(self, slot):
+        """The request of `slot` has its answer (or failed): count it from now on."""
+        if slot is not None:
+            self._locked(lambda: self._move_slot(slot))
+
+    def _locked(self, change):
         shared = self._open_shared()
         try:
             if shared is not None:
                 self.sent = _read_times(shared)
-            self._take_slot()
+            result = change()
             if shared is not None:
                 _write_times(shared, self.sent)
+            return result
         finally:
             if shared is not None:
                 os.close(shared)  # also releases the lock
+
+    def _move_slot(self, slot):
+        try:
+            self.sent.remove(slot)
+        except ValueError:
+            pass  # dropped from the window meanwhile: an answer slower than the window still counts now
+        now = max(self.clock(), slot)
+        position = len(self.sent)
+        while position and self.sent[position - 1] > now:
+            position -= 1
+        self.sent.insert(position, now)
 
     def _take_slot(self):
         now = self.clock()
@@ -136,6 +163,7 @@ class RateLimiter:
             self.sent.popleft()
             now = self.clock()
         self.sent.append(now)
+        return now
 
     def _open_shared(self):
         """The locked descriptor of the shared file, or None (no path, or the file is unusable)."""
@@ -276,8 +304,7 @@ class IscClient:
         def send():
             return self.session.post(self.token_url, data=data, timeout=self.timeout, verify=self.verify)
 
-        response = self._with_retries("POST", self.token_url, send, write=False, deadline=deadline,
-                                      paced=False)
+        response = self._with_retries("POST", self.token_url, send, write=False, deadline=deadline)
         self.stats["token_requests"] += 1
         body = response.data if isinstance(response.data, dict) else {}
         token = body.get("access_token")
@@ -320,28 +347,30 @@ class IscClient:
 
         def send():
             headers["Authorization"] = "Bearer " + self._bearer(deadline)
-            response = self.session.request(method, url, params=params, data=payload, headers=headers,
-                                            timeout=self.timeout, verify=self.verify)
+            response = self._paced_request(method, url, params=params, data=payload, headers=headers)
             if response.status_code == 401 and not self._static_token and not renewed[0]:
                 # Token revoked or expired early: renew once and replay.
                 renewed[0] = True
                 self.stats["token_renewals_on_401"] += 1
                 self._fetch_token(deadline)
                 headers["Authorization"] = "Bearer " + self._token
-                self.limiter.acquire()
-                self.stats["requests"] += 1
-                response = self.session.request(method, url, params=params, data=payload, headers=headers,
-                                                timeout=self.timeout, verify=self.verify)
+                response = self._paced_request(method, url, params=params, data=payload, headers=headers)
             return response
 
         return self._with_retries(method, url, send, write=write, deadline=deadline)
 
-    def _with_retries(self, method, url, send, write, deadline, paced=True):
+    def _paced_request(self, method, url, **kwargs):
+        """One API request inside a pacing slot, which ends when the answer has arrived (see RateLimiter)."""
+        slot = self.limiter.acquire()
+        self.stats["requests"] += 1
+        try:
+            return self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
+        finally:
+            self.limiter.done(slot)
+
+    def _with_retries(self, method, url, send, write, deadline):
         attempt = 0
         while True:
-            if paced:
-                self.limiter.acquire()
-                self.stats["requests"] += 1
             try:
                 return self._interpret(method, url, send, write)
             except _Transient as transient:

@@ -446,6 +446,19 @@ def test_rate_limiter_does_not_wait_below_the_limit():
     assert clock.sleeps == [pytest.approx(10.0 + RateLimiter.MARGIN)]
 
 
+def test_rate_limiter_counts_a_request_from_its_answer():
+    # The gateway counts a request somewhere between its send and its answer: the window starts at the answer.
+    clock = FakeClock(start=0.0)
+    limiter = RateLimiter(2, 10.0, clock=clock, sleep=clock.sleep)
+    first = limiter.acquire()
+    clock.advance(3.0)  # a slow answer
+    limiter.done(first)
+    limiter.done(limiter.acquire())
+    limiter.acquire()
+    assert clock.sleeps == [pytest.approx(10.0 + RateLimiter.MARGIN)]
+    assert clock() == pytest.approx(3.0 + 10.0 + RateLimiter.MARGIN)
+
+
 def test_rate_limiter_disabled():
     clock = FakeClock()
     limiter = RateLimiter(0, 10.0, clock=clock, sleep=clock.sleep)
@@ -475,6 +488,28 @@ def test_pacing_against_the_simulator_avoids_429(sim):
     assert client.limiter.waited > 0
     statuses = [e["status"] for e in sim.log() if e["path"] == "/v2026/task-status"]
     assert statuses == [200] * 12
+
+
+@pytest.mark.parametrize("count_from_answer", [True, False])
+def test_pacing_survives_a_request_counted_late(sim, monkeypatch, count_from_answer):
+    """A first request that the tenant counts 0.5 s after it was sent (latency before the gateway): counting
+    the window from the answer keeps the fourth request out of the window; counting from the send (the
+    control) gets a 429."""
+    sim.reset("empty", rate_limit=3, rate_window=1.0)
+    sim.add_fault("latency", seconds=0.5, method="GET", path="/v2026/task-status")
+    client = IscClient(sim.url, *PAT, rate_limit=3, rate_limit_window=1.0, max_retries=0)
+    if not count_from_answer:
+        monkeypatch.setattr(client.limiter, "done", lambda slot: None)
+    outcomes = []
+    try:
+        for dummy in range(4):
+            try:
+                outcomes.append(len(list(client.list_tasks(page_size=10))))
+            except IscError as exc:
+                outcomes.append(exc.status)
+    finally:
+        client.session.close()
+    assert outcomes == ([0, 0, 0, 0] if count_from_answer else [0, 0, 0, 429])
 
 
 def test_limiters_sharing_a_file_share_one_window(tmp_path):
