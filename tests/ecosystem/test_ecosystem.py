@@ -559,3 +559,8 @@ def test_changelog_fragments_lint_and_release_is_generated():
     releases = load_yaml(ROOT / "changelogs" / "changelog.yaml")["releases"]
     assert version in releases, "changelogs/changelog.yaml has no release %s (make changelog-release)" % version
     assert "v%s\n" % version in (ROOT / "CHANGELOG.rst").read_text(encoding="utf-8")
+    # Fragments are kept while the release is assembled (keep_fragments): each must be in the generated changelog.
+    fragments = sorted(path.name for path in (ROOT / "changelogs" / "fragments").glob("*.y*ml"))
+    released = set().union(*(release.get("fragments", []) for release in releases.values()))
+    unreleased = [name for name in fragments if name not in released]
+    assert not unreleased, "fragments not in CHANGELOG.rst yet (make changelog-release): %s" % ", ".join(unreleased)
