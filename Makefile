@@ -126,6 +126,24 @@ sanity-matrix: collection
 		(cd $(COLL) && PATH=$$PATH:$(BIN) $$venv/bin/ansible-test sanity --venv --python 3.11 --color no); \
 	done
 
+# compile and import sanity on the other Pythons the modules support where they run (README: 3.8 and newer), for
+# each one this machine has, on PATH or installed by pyenv; one that is missing is said and skipped.
+TARGET_PYTHONS ?= 3.8 3.9 3.10 3.12 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+.PHONY: sanity-pythons
+
+sanity-pythons: collection
+	for version in $(TARGET_PYTHONS); do \
+		dir=$$(ls -d $(PYENV_ROOT)/versions/$$version.*/bin 2>/dev/null | tail -n 1 || true); \
+		path=$${dir:+$$dir:}$$PATH; \
+		if ! PATH=$$path python$$version -c '' 2>/dev/null; then \
+			echo "== python$$version not found: compile and import sanity on it skipped"; continue; \
+		fi; \
+		echo "== ansible-test sanity (compile, import) on python$$version"; \
+		(cd $(COLL) && PATH=$(BIN):$$path $(BIN)/ansible-test sanity --test compile --test import --venv \
+			--python $$version --color no); \
+	done
+
 # --- Benchmarks (issue 8): see docs/benchmarks.md ---
 .PHONY: bench bench-smoke
 BENCH_ARGS ?=
@@ -140,7 +158,7 @@ bench-smoke: collection
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests/bench/test_bench_smoke.py
 
 # --- Everything (CI runs this through .ci/run) ---
-test: sanity sanity-matrix lint units integration ecosystem reliability bench-smoke
+test: sanity sanity-matrix sanity-pythons lint units integration ecosystem reliability bench-smoke
 
 # --- Reliability and security (issue 9): see docs/reliability.md ---
 .PHONY: reliability
