@@ -490,6 +490,20 @@ def test_pacing_against_the_simulator_avoids_429(sim):
     assert statuses == [200] * 12
 
 
+def list_outcomes(client, times):
+    """List `times` times with the client (then close it): the records found, or the HTTP status of a failure."""
+    outcomes = []
+    try:
+        for dummy in range(times):
+            try:
+                outcomes.append(len(list(client.list_tasks(page_size=10))))
+            except IscError as exc:
+                outcomes.append(exc.status)
+    finally:
+        client.session.close()
+    return outcomes
+
+
 @pytest.mark.parametrize("count_from_answer", [True, False])
 def test_pacing_survives_a_request_counted_late(sim, monkeypatch, count_from_answer):
     """A first request that the tenant counts 0.5 s after it was sent (latency before the gateway): counting
@@ -500,16 +514,7 @@ def test_pacing_survives_a_request_counted_late(sim, monkeypatch, count_from_ans
     client = IscClient(sim.url, *PAT, rate_limit=3, rate_limit_window=1.0, max_retries=0)
     if not count_from_answer:
         monkeypatch.setattr(client.limiter, "done", lambda slot: None)
-    outcomes = []
-    try:
-        for dummy in range(4):
-            try:
-                outcomes.append(len(list(client.list_tasks(page_size=10))))
-            except IscError as exc:
-                outcomes.append(exc.status)
-    finally:
-        client.session.close()
-    assert outcomes == ([0, 0, 0, 0] if count_from_answer else [0, 0, 0, 429])
+    assert list_outcomes(client, 4) == ([0, 0, 0, 0] if count_from_answer else [0, 0, 0, 429])
 
 
 def test_limiters_sharing_a_file_share_one_window(tmp_path):
@@ -568,14 +573,7 @@ def test_consecutive_clients_share_pacing(sim, tmp_path, monkeypatch, shared):
     outcomes = []
     for dummy in range(3):
         client = IscClient(sim.url, *PAT, rate_limit=6, rate_limit_window=1.2, max_retries=0, shared_pacing=shared)
-        try:
-            for dummy in range(4):
-                try:
-                    outcomes.append(len(list(client.list_tasks(page_size=10))))
-                except IscError as exc:
-                    outcomes.append(exc.status)
-        finally:
-            client.session.close()
+        outcomes += list_outcomes(client, 4)
     if shared:
         assert outcomes == [0] * 12
         assert len(list(tmp_path.glob("identitynow.tasks-pacing-*.json"))) == 1
