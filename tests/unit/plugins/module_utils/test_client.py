@@ -15,6 +15,7 @@ import email.utils
 import math
 import random
 import socket
+import threading
 import time
 from urllib.parse import unquote
 
@@ -579,6 +580,29 @@ def test_consecutive_clients_share_pacing(sim, tmp_path, monkeypatch, shared):
         assert len(list(tmp_path.glob("identitynow.tasks-pacing-*.json"))) == 1
     else:
         assert 429 in outcomes
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_concurrent_clients_share_pacing(sim, tmp_path, monkeypatch, shared):
+    """Two runs at the same time (forks of one play), 5 requests each: each alone stays under the limit of 6 per
+    second; only the shared window, locked while it is read and written, keeps the two together under it (the
+    control gets a 429)."""
+    monkeypatch.setattr(client_utils.tempfile, "gettempdir", lambda: str(tmp_path))
+    sim.reset("empty", rate_limit=6, rate_window=1.0)
+    clients = [IscClient(sim.url, *PAT, rate_limit=6, rate_limit_window=1.2, max_retries=0, shared_pacing=shared)
+               for dummy in range(2)]
+    outcomes = {}
+    threads = [threading.Thread(target=lambda c=c: outcomes.update({id(c): list_outcomes(c, 5)})) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    results = sum(outcomes.values(), [])
+    assert len(results) == 10
+    if shared:
+        assert results == [0] * 10
+    else:
+        assert 429 in results
 
 
 def test_without_pacing_the_simulator_answers_429(sim):
