@@ -88,10 +88,11 @@ options:
     description:
       - Requests the client sends at most per O(rate_limit_window), per API version. The default
         matches the documented ISC gateway limit, so long runs rarely receive HTTP 429.
-      - "The window is shared by every module run on the same host with the same client ID (or token)
-        and API version, as the gateway counts them: the request times are kept in a small file in the
-        system's temporary directory (times only, never credentials). So a list task followed at once
-        by a task that sends many PATCH requests stays under the limit too."
+      - "The window is shared by every module run on the same host with the same client ID (for
+        O(access_token), the client ID the token names) and API version, as the gateway counts them: the
+        request times are kept in a small file in the system's temporary directory (times only, never
+        credentials). So a list task followed at once by a task that sends many PATCH requests stays
+        under the limit too."
       - A request counts from the moment its answer arrives, so that a slow answer cannot let the next
         window start too early.
       - C(0) disables pacing.

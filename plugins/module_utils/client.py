@@ -12,6 +12,7 @@ gateway's rate limit. Every failure is an IscError with SailPoint's details and 
 
 from __future__ import annotations
 
+import base64
 import collections
 import email.utils
 import hashlib
@@ -207,12 +208,31 @@ def _write_times(descriptor, times):
     os.write(descriptor, data)
 
 
-def pacing_path(token_url, client_id, access_token, api_version):
-    """The shared pacing file for a client id (or token) and API version, as the gateway counts.
+def token_client_id(access_token):
+    """The client_id claim of an access token, or None.
 
-    The name holds a digest only; the file holds send times, never credentials.
+    ISC's access tokens are JWTs. The claims are read, not verified: they only name the pacing window, so
+    that the tokens of one client share it, as the gateway counts per client id.
     """
-    who = client_id or hashlib.sha256((access_token or "").encode("utf-8")).hexdigest()
+    parts = (access_token or "").split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)).decode("utf-8"))
+    except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    value = claims.get("client_id") if isinstance(claims, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def pacing_path(token_url, client_id, access_token, api_version):
+    """The shared pacing file for a client id and API version, as the gateway counts.
+
+    With a token only, the client id comes from the token (a digest of the token when it names none).
+    The name holds a digest only; the file holds request times, never credentials.
+    """
+    who = (client_id or token_client_id(access_token)
+           or hashlib.sha256((access_token or "").encode("utf-8")).hexdigest())
     digest = hashlib.sha256("\n".join((token_url, who, api_version)).encode("utf-8")).hexdigest()[:24]
     user = os.getuid() if hasattr(os, "getuid") else 0
     return os.path.join(tempfile.gettempdir(), "identitynow.tasks-pacing-%s-%d.json" % (digest, user))

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -44,6 +47,28 @@ def test_grant_type_is_case_insensitive_and_tokens_are_unique(sim):
     first, second = token_request(sim, params).json(), token_request(sim, params).json()
     assert first["access_token"] != second["access_token"]
     assert first["jti"] != second["jti"]
+
+
+def jwt_claims(token):
+    """The claims of a JWT whose header is the simulator's and whose signature is long enough not to be guessed."""
+    def decode(part):
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    header, claims, signature = token.split(".")
+    assert decode(header) == {"alg": "HS256", "typ": "JWT"} and len(signature) >= 40
+    return decode(claims)
+
+
+def test_tokens_are_jwts_that_name_their_client_and_expiry(sim):
+    # As ISC's: the client id, the expiry and the user context are readable from the token itself.
+    params = {"grant_type": "client_credentials", "client_id": "sim-pat-client", "client_secret": "sim-pat-secret"}
+    body = token_request(sim, params).json()
+    claims = jwt_claims(body["access_token"])
+    assert claims["client_id"] == "sim-pat-client" and claims["jti"] == body["jti"]
+    assert claims["tenant_id"] == body["tenant_id"] and claims["user_id"] == body["user_id"]
+    assert abs(claims["exp"] - (time.time() + 749)) <= 5  # the simulator clock is the wall clock until advanced
+    api = jwt_claims(token_request(sim, {"grant_type": "client_credentials", "client_id": "sim-api-client",
+                                         "client_secret": "sim-api-secret"}).json()["access_token"])
+    assert api["client_id"] == "sim-api-client" and "user_id" not in api
 
 
 def test_token_ttl_setting(sim):

@@ -259,8 +259,13 @@ class Api:
             return json_response(400, {"error": "unsupported_grant_type",
                                        "error_description": "Unsupported grant type: %s" % grant}), client_id
         ttl = self.store.settings["token_ttl"]
+        claims = {"tenant_id": TENANT_ID, "pod": "sim01-useast1", "org": "sim-tenant", "internal": False,
+                  "accessType": "OFFLINE", "scope": ["sp:scopes:all"], "strong_auth": "user_id" in client,
+                  "jti": str(uuid.uuid4())}
+        if "user_id" in client:
+            claims.update(user_id=client["user_id"], identity_id=client["identity_id"])
         payload = {
-            "access_token": self.store.issue_token(client_id),
+            "access_token": self.store.issue_token(client_id, claims),
             "token_type": "bearer",
             "expires_in": ttl,
             "scope": "sp:scopes:all",
@@ -273,7 +278,7 @@ class Api:
         }
         if "user_id" in client:
             payload.update(user_id=client["user_id"], identity_id=client["identity_id"])
-        payload.update(strong_auth="user_id" in client, enabled=True, jti=str(uuid.uuid4()))
+        payload.update(strong_auth="user_id" in client, enabled=True, jti=claims["jti"])
         return json_response(200, payload, [("Cache-Control", "no-store"), ("Pragma", "no-cache")]), client_id
 
     def _list(self, version: str, query: dict) -> Response:

@@ -10,7 +10,9 @@ windows, task life and the 90-day window all run on it.
 
 from __future__ import annotations
 
+import base64
 import bisect
+import json
 import math
 import secrets
 import threading
@@ -258,10 +260,15 @@ class Store:
         return min(next_status, next_expiry)
 
     # --------------------------------------------------------------------------------------------- tokens
-    def issue_token(self, client_id: str) -> str:
+    def issue_token(self, client_id: str, claims=None) -> str:
+        """A new access token for ``client_id``: a JWT as ISC issues (header, claims with ``client_id`` and
+        ``exp``, signature), whose signature part is random, so that a token cannot be guessed from its claims."""
         with self.lock:
-            token = secrets.token_urlsafe(48)
-            self.tokens[token] = [client_id, self.now() + self.settings["token_ttl"] * 1000]
+            expires = self.now() + self.settings["token_ttl"] * 1000
+            body = dict({"jti": str(uuid.uuid4())}, **(claims or {}))
+            body.update(client_id=client_id, exp=expires // 1000)
+            token = ".".join((_b64url({"alg": "HS256", "typ": "JWT"}), _b64url(body), secrets.token_urlsafe(32)))
+            self.tokens[token] = [client_id, expires]
             return token
 
     def token_info(self, token: str):
@@ -371,3 +378,9 @@ class Store:
             entry["seq"] = self.seq
             entry["time"] = format_ms(self.now())
             self.log.append(entry)
+
+
+def _b64url(value: dict) -> str:
+    """One unpadded base64url part of a JWT."""
+    raw = json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")

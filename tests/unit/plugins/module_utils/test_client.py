@@ -11,7 +11,9 @@ whose sleep() records the delays, so nothing here really waits for a backoff.
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import json
 import math
 import random
 import socket
@@ -563,6 +565,35 @@ def test_pacing_path_is_per_client_and_version_and_holds_no_secret():
     assert by_token == client_utils.pacing_path(url, None, "secret-token-value", "v2026")
     assert by_token != client_utils.pacing_path(url, None, "other-token", "v2026")
     assert client_utils.pacing_path(url, "client-a", None, "v2026") != client_utils.pacing_path(url, "client-a", None, "beta")
+
+
+def jwt(claims):
+    """A JWT-shaped token with these claims (the signature is not checked by the client)."""
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+    return ".".join((part({"alg": "HS256", "typ": "JWT"}), part(claims), "c2lnbmF0dXJl"))
+
+
+def test_tokens_of_one_client_share_its_pacing_window():
+    # The gateway counts per client id; ISC's tokens are JWTs that name it.
+    url = "https://acme.api.identitynow.com/oauth/token"
+    by_client = client_utils.pacing_path(url, "client-a", None, "v2026")
+    first = jwt({"client_id": "client-a", "jti": "1"})
+    second = jwt({"client_id": "client-a", "jti": "2"})
+    assert client_utils.pacing_path(url, None, first, "v2026") == by_client
+    assert client_utils.pacing_path(url, None, second, "v2026") == by_client
+    assert client_utils.pacing_path(url, None, jwt({"client_id": "client-b"}), "v2026") != by_client
+    assert client_utils.token_client_id(first) == "client-a"
+
+
+@pytest.mark.parametrize("token", ["opaque-token", "a.b.c", "a.%s.c" % base64.urlsafe_b64encode(b"[1]").decode(),
+                                   jwt({"sub": "x"}), jwt({"client_id": 7}), "..", "a.\xff.c"])
+def test_tokens_that_name_no_client_get_a_window_of_their_own(token):
+    url = "https://acme.api.identitynow.com/oauth/token"
+    assert client_utils.token_client_id(token) is None
+    path = client_utils.pacing_path(url, None, token, "v2026")
+    assert path == client_utils.pacing_path(url, None, token, "v2026")
+    assert path != client_utils.pacing_path(url, None, token + "x", "v2026")
 
 
 @pytest.mark.parametrize("shared", [True, False])
