@@ -258,27 +258,14 @@ class Api:
         if grant.lower() != "client_credentials":
             return json_response(400, {"error": "unsupported_grant_type",
                                        "error_description": "Unsupported grant type: %s" % grant}), client_id
-        ttl = self.store.settings["token_ttl"]
-        claims = {"tenant_id": TENANT_ID, "pod": "sim01-useast1", "org": "sim-tenant", "internal": False,
-                  "accessType": "OFFLINE", "scope": ["sp:scopes:all"], "strong_auth": "user_id" in client,
-                  "jti": str(uuid.uuid4())}
+        # What the token response and the token's claims both say about the tenant, the client and its user.
+        context = {"tenant_id": TENANT_ID, "pod": "sim01-useast1", "org": "sim-tenant", "internal": False,
+                   "accessType": "OFFLINE", "strong_auth": "user_id" in client, "jti": str(uuid.uuid4())}
         if "user_id" in client:
-            claims.update(user_id=client["user_id"], identity_id=client["identity_id"])
-        payload = {
-            "access_token": self.store.issue_token(client_id, claims),
-            "token_type": "bearer",
-            "expires_in": ttl,
-            "scope": "sp:scopes:all",
-            "accessType": "OFFLINE",
-            "tenant_id": TENANT_ID,
-            "internal": False,
-            "pod": "sim01-useast1",
-            "strong_auth_supported": False,
-            "org": "sim-tenant",
-        }
-        if "user_id" in client:
-            payload.update(user_id=client["user_id"], identity_id=client["identity_id"])
-        payload.update(strong_auth="user_id" in client, enabled=True, jti=claims["jti"])
+            context.update(user_id=client["user_id"], identity_id=client["identity_id"])
+        token = self.store.issue_token(client_id, dict(context, scope=["sp:scopes:all"]))
+        payload = dict(context, access_token=token, token_type="bearer", expires_in=self.store.settings["token_ttl"],
+                       scope="sp:scopes:all", strong_auth_supported=False, enabled=True)
         return json_response(200, payload, [("Cache-Control", "no-store"), ("Pragma", "no-cache")]), client_id
 
     def _list(self, version: str, query: dict) -> Response:

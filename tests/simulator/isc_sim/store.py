@@ -260,13 +260,12 @@ class Store:
         return min(next_status, next_expiry)
 
     # --------------------------------------------------------------------------------------------- tokens
-    def issue_token(self, client_id: str, claims=None) -> str:
-        """A new access token for ``client_id``: a JWT as ISC issues (header, claims with ``client_id`` and
+    def issue_token(self, client_id: str, claims: dict) -> str:
+        """A new access token for ``client_id``: a JWT as ISC issues (header, ``claims`` plus ``client_id`` and
         ``exp``, signature), whose signature part is random, so that a token cannot be guessed from its claims."""
         with self.lock:
             expires = self.now() + self.settings["token_ttl"] * 1000
-            body = dict({"jti": str(uuid.uuid4())}, **(claims or {}))
-            body.update(client_id=client_id, exp=expires // 1000)
+            body = dict(claims, client_id=client_id, exp=expires // 1000)
             token = ".".join((_b64url({"alg": "HS256", "typ": "JWT"}), _b64url(body), secrets.token_urlsafe(32)))
             self.tokens[token] = [client_id, expires]
             return token
