@@ -44,10 +44,10 @@ venv: $(VENV)/.installed
 collection: venv
 	mkdir -p $(COLL)
 	[ -d $(COLL)/.git ] || git init --quiet $(COLL)
-	git ls-files --cached --others --exclude-standard | grep -v '^build/' | sort > build/files.txt
-	tar -cf - -T build/files.txt | tar -xf - -C $(COLL)
+	git ls-files --cached --others --exclude-standard | grep -v '^build/' | sort > $(COLLECTIONS).files.txt
+	tar -cf - -T $(COLLECTIONS).files.txt | tar -xf - -C $(COLL)
 	cd $(COLL) && find . -type f -not -path './tests/output/*' -not -path './.git/*' -not -path ./tests/integration/integration_config.yml | sed 's|^\./||' | sort \
-		| comm -23 - $(CURDIR)/build/files.txt | xargs -r rm -f
+		| comm -23 - $(COLLECTIONS).files.txt | xargs -r rm -f
 
 sim:
 	PYTHONPATH=$(CURDIR)/tests/simulator exec $(PYTHON) -m isc_sim

@@ -13,23 +13,14 @@ client-side filters, optionally waits until every selected task is finished, and
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 import time
 
-from ansible_collections.identitynow.tasks.plugins.module_utils import filters
+from ansible_collections.identitynow.tasks.plugins.module_utils import filters, task_record
 from ansible_collections.identitynow.tasks.plugins.module_utils.client import MAX_PAGE_SIZE, task_path
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
 
-# Fields of a TaskStatus record, in the order of the schema; the accepted values of ``fields``.
-TASK_FIELDS = (
-    "id", "type", "uniqueName", "description", "parentName", "launcher", "target", "created", "modified",
-    "launched", "completed", "completionStatus", "messages", "returns", "attributes", "progress",
-    "percentComplete", "taskDefinitionSummary",
-)
-# Spellings of completion statuses seen outside the TaskStatus enum, mapped to it.
-STATUS_ALIASES = {"TEMP_ERROR": "TEMPERROR"}
 # Options that select tasks by content; none of them can be combined with id or ids.
 FILTER_OPTIONS = ("source_ids", "completion_status", "pending", "types", "launchers", "filters", "unique_names",
                   "created_after", "created_before", "older_than", "sorters", "count")
@@ -43,9 +34,6 @@ MESSAGE_TASKS = 10
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])", re.IGNORECASE)
 _DURATION_FULL = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[wdhms]\s*)+$", re.IGNORECASE)
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_DATETIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$")
 
 
 # -- parsing helpers ---------------------------------------------------------------------------
@@ -66,29 +54,10 @@ def parse_duration(text, option):
 
 
 def parse_datetime(text):
-    """Epoch seconds of an ISO 8601 date or date-time; None when text is not one.
-
-    Accepts a 'T' or space separator, fractional seconds, and 'Z' or an offset; a date-time without
-    a zone, and a plain date (midnight), are taken as UTC.
-    """
+    """Epoch seconds of an ISO 8601 date-time or date (midnight UTC) string; None when text is not one."""
     if not isinstance(text, str):
         return None
-    match = _DATETIME.match(text.strip())
-    if not match:
-        return None
-    year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3))
-    hour, minute, second = (int(match.group(i) or 0) for i in (4, 5, 6))
-    fraction = float("0." + match.group(7)) if match.group(7) else 0.0
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
-        return None
-    try:
-        seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-    except (ValueError, OverflowError):
-        return None
-    if match.group(9):
-        offset = int(match.group(10)) * 3600 + int(match.group(11)) * 60
-        seconds -= offset if match.group(9) == "+" else -offset
-    return seconds + fraction
+    return task_record.epoch_of(text, allow_date=True)
 
 
 def parse_time_bound(value, option, now):
@@ -101,20 +70,6 @@ def parse_time_bound(value, option, now):
         return now - parse_duration(text, option)
     raise IscError("%s must be an ISO 8601 date-time such as 2025-01-31T08:00:00Z, a date such as 2025-01-31 "
                    "(UTC), or a duration such as 30m, 6h, 2d meaning that long ago; got %r" % (option, value))
-
-
-def normalize_statuses(values, option):
-    """Completion statuses in the API's spelling (upper case), whatever letter case was given."""
-    result = []
-    for value in values or []:
-        status = str(value).strip().upper()
-        status = STATUS_ALIASES.get(status, status)
-        if status not in filters.COMPLETION_STATUSES:
-            raise IscError("%s: unknown completion status %r; accepted (any letter case): %s"
-                           % (option, value, ", ".join(filters.COMPLETION_STATUSES)))
-        if status not in result:
-            result.append(status)
-    return result
 
 
 def _string_list(params, option):
@@ -130,20 +85,6 @@ def _string_list(params, option):
         if text not in result:
             result.append(text)
     return result
-
-
-def is_finished(record):
-    """A task is finished only when both completed and completionStatus are set (ISC sets them in two steps)."""
-    return bool(record.get("completed")) and bool(record.get("completionStatus"))
-
-
-def status_of(record):
-    """The completion status in upper case, or None while the task runs."""
-    status = record.get("completionStatus")
-    if not status:
-        return None
-    status = str(status).upper()
-    return STATUS_ALIASES.get(status, status)
 
 
 # -- the query ---------------------------------------------------------------------------------
@@ -256,7 +197,7 @@ def build_query(params, now=None):
     source_ids = _string_list(params, "source_ids")
     if source_ids:
         parts.append(_checked(filters.in_("sourceId", source_ids), "source_ids", version))
-    statuses = normalize_statuses(params.get("completion_status"), "completion_status")
+    statuses = task_record.normalize_statuses(params.get("completion_status"), "completion_status")
     pending = params.get("pending")
     if statuses and pending:
         raise IscError("completion_status and pending: true contradict each other: a pending task has no "
@@ -264,7 +205,7 @@ def build_query(params, now=None):
     if statuses:
         parts.append(_checked(filters.in_("completionStatus", statuses), "completion_status", version))
     elif pending is False:
-        parts.append(_checked(filters.in_("completionStatus", filters.COMPLETION_STATUSES), "pending", version))
+        parts.append(_checked(filters.in_("completionStatus", task_record.COMPLETION_STATUSES), "pending", version))
     types = _string_list(params, "types")
     if types:
         parts.append(_checked(filters.in_("type", [t.upper() for t in types]), "types", version))
@@ -327,10 +268,10 @@ def build_query(params, now=None):
     # -- result shape ----------------------------------------------------------------------
     fields = _string_list(params, "fields")
     if fields is not None:
-        unknown = [f for f in fields if f not in TASK_FIELDS]
+        unknown = [f for f in fields if f not in task_record.TASK_FIELDS]
         if unknown:
             raise IscError("fields: unknown field(s) %s; accepted (TaskStatus fields, camelCase): %s"
-                           % (", ".join(unknown), ", ".join(TASK_FIELDS)))
+                           % (", ".join(unknown), ", ".join(task_record.TASK_FIELDS)))
         query.fields = fields
 
     # -- waiting ---------------------------------------------------------------------------
@@ -343,7 +284,7 @@ def build_query(params, now=None):
             raise IscError("%s must be a number of seconds greater than 0, got %s" % (name, value))
         setattr(query, name, float(value))
     query.wait_sleep_max = max(query.wait_sleep_max, query.wait_sleep)
-    query.fail_on_status = normalize_statuses(params.get("fail_on_status"), "fail_on_status")
+    query.fail_on_status = task_record.normalize_statuses(params.get("fail_on_status"), "fail_on_status")
     query.fail_on_missing = bool(params.get("fail_on_missing"))
     return query
 
@@ -456,7 +397,7 @@ def wait_for(client, query, selection, start, deadline, clock, sleep, state=None
         if query.fail_on_status and _failed_tasks(selection.records, query.fail_on_status):
             break
         running = [r.get("id") for r in selection.records
-                   if not is_finished(r) and r.get("id") not in state.disappeared]
+                   if not task_record.is_finished(r) and r.get("id") not in state.disappeared]
         if not running:
             break
         remaining = deadline - clock()
@@ -477,48 +418,7 @@ def wait_for(client, query, selection, start, deadline, clock, sleep, state=None
 
 
 def _failed_tasks(records, statuses):
-    return [r for r in records if is_finished(r) and status_of(r) in statuses]
-
-
-def _describe(record):
-    """'id (uniqueName on target)' for messages."""
-    name = record.get("uniqueName") or (record.get("taskDefinitionSummary") or {}).get("uniqueName")
-    target = (record.get("target") or {}).get("name")
-    label = " ".join(part for part in (name, ("on %s" % target) if target else None) if part)
-    return "%s (%s)" % (record.get("id"), label) if label else str(record.get("id"))
-
-
-def _messages_of(record):
-    texts = []
-    for message in record.get("messages") or []:
-        if not isinstance(message, dict):
-            continue
-        localized = message.get("localizedText") or {}
-        text = localized.get("message") if isinstance(localized, dict) else None
-        text = text or message.get("key")
-        if text:
-            texts.append("%s: %s" % (message.get("type") or "INFO", text))
-    return texts
-
-
-def _progress_of(record):
-    return dict(id=record.get("id"), uniqueName=record.get("uniqueName"), created=record.get("created"),
-                launched=record.get("launched"), completed=record.get("completed"),
-                completionStatus=record.get("completionStatus"), progress=record.get("progress"),
-                percentComplete=record.get("percentComplete"))
-
-
-def _progress_text(record):
-    parts = []
-    if record.get("progress"):
-        parts.append("progress %r" % record["progress"])
-    if record.get("percentComplete") is not None:
-        parts.append("%s%%" % record["percentComplete"])
-    if record.get("completed") and not record.get("completionStatus"):
-        parts.append("completed at %s, completion status not yet set" % record["completed"])
-    elif not record.get("launched"):
-        parts.append("not launched yet")
-    return ", ".join(parts) or "no progress reported"
+    return [r for r in records if task_record.is_finished(r) and task_record.status_of(r) in statuses]
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -526,11 +426,11 @@ def _progress_text(record):
 def summarize(records, now=None):
     """Counts per completion status, pending count and the oldest pending task."""
     now = time.time() if now is None else now
-    by_status = dict((status, 0) for status in filters.COMPLETION_STATUSES)
+    by_status = dict((status, 0) for status in task_record.COMPLETION_STATUSES)
     pending = []
     for record in records:
-        if is_finished(record):
-            status = status_of(record)
+        if task_record.is_finished(record):
+            status = task_record.status_of(record)
             by_status[status] = by_status.get(status, 0) + 1
         else:
             pending.append(record)
@@ -539,10 +439,10 @@ def summarize(records, now=None):
     dated = [(when, r) for when, r in dated if when is not None]
     if dated:
         when, record = min(dated, key=lambda item: item[0])
-        oldest = _progress_of(record)
+        oldest = task_record.progress_of(record)
         oldest["age_seconds"] = round(max(0.0, now - when), 3)
     elif pending:
-        oldest = _progress_of(pending[0])
+        oldest = task_record.progress_of(pending[0])
         oldest["age_seconds"] = None
     return dict(count=len(records), finished=len(records) - len(pending), pending=len(pending),
                 by_status=by_status, oldest_pending=oldest)
@@ -599,7 +499,7 @@ def run(client, query, clock=None, sleep=None, now=None):
     for task_id in disappeared:
         last = selection.records[[r.get("id") for r in selection.records].index(task_id)]
         warnings.append("task %s disappeared while waiting (ISC no longer returns it); last seen: %s"
-                        % (_describe(last), _progress_text(last)))
+                        % (task_record.describe(last), task_record.progress_text(last)))
 
     result = dict(changed=False, task_statuses=[project(r, query.fields) for r in records],
                   summary=summarize(records, now=now), missing=missing)
@@ -625,21 +525,21 @@ def _failure(query, records, missing, state):
     if failed:
         details = []
         for record in failed[:MESSAGE_TASKS]:
-            messages = _messages_of(record)
-            details.append("%s ended with %s%s" % (_describe(record), status_of(record),
+            messages = task_record.messages_of(record)
+            details.append("%s ended with %s%s" % (task_record.describe(record), task_record.status_of(record),
                                                    (": " + "; ".join(messages)) if messages else ""))
         more = " (and %d more)" % (len(failed) - MESSAGE_TASKS) if len(failed) > MESSAGE_TASKS else ""
         return dict(msg="%d task(s) ended with a status listed in fail_on_status (%s): %s%s"
                         % (len(failed), ", ".join(query.fail_on_status), " | ".join(details), more),
-                    failed_tasks=[dict(_progress_of(r), messages=_messages_of(r)) for r in failed])
+                    failed_tasks=[dict(task_record.progress_of(r), messages=task_record.messages_of(r)) for r in failed])
     if state is not None and state.timed_out:
-        unfinished = [r for r in records if not is_finished(r)]
-        details = ["%s: %s" % (_describe(r), _progress_text(r)) for r in unfinished[:MESSAGE_TASKS]]
+        unfinished = [r for r in records if not task_record.is_finished(r)]
+        details = ["%s: %s" % (task_record.describe(r), task_record.progress_text(r)) for r in unfinished[:MESSAGE_TASKS]]
         more = " (and %d more)" % (len(unfinished) - MESSAGE_TASKS) if len(unfinished) > MESSAGE_TASKS else ""
         return dict(msg="timed out after %.1f s (wait_timeout %s s) with %d of %d task(s) unfinished: %s%s"
                         % (state.elapsed, _number(query.wait_timeout), len(unfinished), len(records),
                            " | ".join(details), more),
-                    unfinished=[_progress_of(r) for r in unfinished])
+                    unfinished=[task_record.progress_of(r) for r in unfinished])
     if missing and query.fail_on_missing:
         return dict(msg="ISC did not return %d task(s) (fail_on_missing is true): %s. Tasks older than 90 days "
                         "are not returned." % (len(missing), ", ".join(missing)))

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import re
 import traceback
-from datetime import datetime, timedelta, timezone
 
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
-from ansible_collections.identitynow.tasks.plugins.module_utils.filters import COMPLETION_STATUSES
+from ansible_collections.identitynow.tasks.plugins.module_utils.task_record import (
+    format_timestamp, normalize_status, parse_timestamp, utc_now)
 
 try:
     import jsonpatch
@@ -55,57 +55,10 @@ NOW = "now"
 NOT_FOUND_MSG = ("ISC returned no task with this id: the id is unknown, or the task is older than 90 days "
                  "(ISC returns no data for tasks older than 90 days)")
 
-_ISO_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$")
 _POINTER_RE = re.compile(r"^(/([^~/]|~[01])*)*$")
 
 
 # -- values ---------------------------------------------------------------------------------------
-
-def normalize_status(value, option="completion_status"):
-    """The platform's casing (upper case) of a completion status given in any letter case."""
-    if isinstance(value, str) and value.strip().upper() in COMPLETION_STATUSES:
-        return value.strip().upper()
-    raise IscError("%s must be one of %s (any letter case), got %r"
-                   % (option, ", ".join(COMPLETION_STATUSES), value))
-
-
-def parse_timestamp(value):
-    """An aware datetime from an ISO 8601 date-time; None if value is not one.
-
-    Accepts a 'T' or space between date and time, any number of fractional digits, and 'Z' or an
-    offset; a date-time without a zone is taken as UTC.
-    """
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if not isinstance(value, str):
-        return None
-    match = _ISO_RE.match(value.strip())
-    if not match:
-        return None
-    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
-    second = int(match.group(6) or 0)
-    micros = int((match.group(7) or "0")[:6].ljust(6, "0"))
-    zone = timezone.utc
-    if match.group(9):
-        offset = timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
-        zone = timezone(-offset if match.group(9) == "-" else offset)
-    try:
-        return datetime(year, month, day, hour, minute, second, micros, tzinfo=zone)
-    except ValueError:
-        return None
-
-
-def format_timestamp(moment):
-    """YYYY-MM-DDTHH:MM:SS.mmmZ in UTC, the form the TaskStatus schema's examples use."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (moment.microsecond // 1000)
-
-
-def utc_now():
-    return datetime.now(timezone.utc)
-
 
 def normalize_completed(value, now, option="completed"):
     """The wire form of a 'completed' value: an ISO 8601 date-time, or 'now'."""

@@ -157,47 +157,9 @@ options:
       - RV(summary) is computed from the complete records.
     type: list
     elements: str
-  wait:
-    description:
-      - Wait until every selected task is finished (both C(completed) and C(completionStatus) set).
-      - The tasks are selected once, by the first read; tasks created later are not waited for. When nothing is
-        selected, or everything is finished already, the module returns at once.
-      - Fails when O(wait_timeout) passes first, naming each unfinished task with its last C(progress) and
-        C(percentComplete).
-    type: bool
-    default: false
-  wait_timeout:
-    description:
-      - Seconds to wait at most, counted from the start of the module, on a monotonic clock.
-      - Request retries (HTTP 429, 5xx) never sleep past it.
-    type: float
-    default: 600
-  wait_sleep:
-    description:
-      - Seconds between the first poll rounds; each round waits 1.5 times longer, up to O(wait_sleep_max).
-    type: float
-    default: 5
-  wait_sleep_max:
-    description:
-      - Longest pause between two poll rounds, in seconds. Never less than O(wait_sleep).
-    type: float
-    default: 30
-  fail_on_status:
-    description:
-      - Fail when a selected task has finished with one of these completion statuses, with the task's messages in
-        the error. Same values as O(completion_status), for example V([ERROR, TERMINATED, TEMPERROR]).
-      - With O(wait=true) the wait stops as soon as one selected task ends that way.
-      - Not set, any completion status is a successful end.
-    type: list
-    elements: str
-  fail_on_missing:
-    description:
-      - Fail when a task given by O(id) or O(ids) is unknown to ISC, or disappears during the wait.
-      - When V(false), such ids are returned in RV(missing) with a warning.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - identitynow.tasks.connection
+  - identitynow.tasks.wait
   - identitynow.tasks.connection.attributes
   - ansible.builtin.action_common_attributes
 attributes:
@@ -414,6 +376,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_query
 from ansible_collections.identitynow.tasks.plugins.module_utils.connection import client_from_module, isc_argument_spec
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
+from ansible_collections.identitynow.tasks.plugins.module_utils.wait import wait_argument_spec
 
 
 def main():
@@ -435,12 +398,7 @@ def main():
         max_results=dict(type="int", default=10000),
         count=dict(type="bool", default=False),
         fields=dict(type="list", elements="str"),
-        wait=dict(type="bool", default=False),
-        wait_timeout=dict(type="float", default=600.0),
-        wait_sleep=dict(type="float", default=5.0),
-        wait_sleep_max=dict(type="float", default=30.0),
-        fail_on_status=dict(type="list", elements="str"),
-        fail_on_missing=dict(type="bool", default=False),
+        **wait_argument_spec()
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 

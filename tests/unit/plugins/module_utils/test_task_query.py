@@ -424,11 +424,6 @@ class TestWait:
         out = tq.run(client, query(id="a", wait=True, wait_sleep=1))
         assert out.result["polls"] == 2 and out.result["task_statuses"][0]["completionStatus"] == "SUCCESS"
 
-    def test_status_without_completed_is_not_finished(self):
-        assert not tq.is_finished({"completionStatus": "SUCCESS", "completed": None})
-        assert not tq.is_finished({"completionStatus": None, "completed": "2025-01-31T11:59:00Z"})
-        assert tq.is_finished({"completionStatus": "SUCCESS", "completed": "2025-01-31T11:59:00Z"})
-
     def test_timeout_reports_progress(self):
         client = FakeClient(states=[{"a": record("a", progress="Aggregating accounts: 5 of 10", percentComplete=50),
                                      "b": record("b", "SUCCESS")}])

@@ -132,7 +132,7 @@ def test_raw_patch(sim, run):
     (dict(patch=[{"op": "replace", "path": "/progress", "value": "x"}]), "allow_other_paths"),
     (dict(patch=[{"op": "replace", "path": "/completionStatus", "value": None}]), "must not be null"),
     (dict(patch=[{"op": "delete", "path": "/completed"}]), "'op' must be one of"),
-    (dict(completion_status="done"), "completion_status must be one of SUCCESS, WARNING, ERROR, TERMINATED, TEMPERROR"),
+    (dict(completion_status="done"), "completion_status: unknown completion status 'done'; accepted (any letter case): SUCCESS, WARNING, ERROR, TERMINATED, TEMPERROR"),
     (dict(completed="tomorrow"), "completed must be an ISO 8601 date-time"),
     (dict(completion_status="ERROR", fail_on=["oops"]), "fail_on"),
     (dict(), "one of the following is required: completion_status, completed, patch"),
