@@ -4,7 +4,7 @@
 
 """The benchmark harness of identitynow.tasks (``make bench``; ``make bench-smoke`` for tiny sizes).
 
-    python tests/bench/bench.py [--smoke] [--cases 1,2,3,4,5] [--out bench-results] [--collections PATH]
+    python tests/bench/bench.py [--smoke] [--cases 1,2,3,6] [--out bench-results] [--collections PATH]
 
 Starts the simulated tenant (``python -m isc_sim``) as a separate process on 127.0.0.1, runs every case
 against it with the documented rate limit (100 requests per 10 s per client and API version) and token
@@ -16,6 +16,8 @@ Request counts come from the simulator's request log, times from the harness (wh
 bench_timer callback (task start and end as Ansible sees them), peak memory from ``os.wait4`` on the
 module process (see rss.py). floor.py is the hand-written floor; client_only.py runs the collection's own
 code without Ansible, to show where a module's time goes. Nothing is tuned to a target: a target that is missed is printed "not met".
+Cases 1-5 are methods of ``Bench``; further cases live in their own files, ``tests/bench/extra/*.py`` (see
+``extra/__init__.py`` for their interface), and join the same run, table and JSON.
 See docs/benchmarks.md for what each case measures and how to read the table.
 
 Exit status: 0 when every case ran (whatever the targets say), 1 when a case could not run.
@@ -24,7 +26,10 @@ Exit status: 0 when every case ran (whatever the targets say), 1 when a case cou
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
+import glob
+import importlib.util
 import http.client
 import json
 import math
@@ -72,10 +77,71 @@ CASE_TITLES = {
     4: "one task, one call",
     5: "simulator headroom",
 }
+BUILTIN_CASES = tuple(CASE_TITLES)
+
+
+EXTRA_DIR = os.path.join(HERE, "extra")
+EXTRA_NAMES = ("NUMBER", "TITLE")
 
 
 class BenchError(RuntimeError):
     """A case that could not run (not a missed target)."""
+
+
+# -- cases in their own files ------------------------------------------------------------------------
+
+class ExtraCase:
+    """A case of tests/bench/extra/NAME.py. NUMBER and TITLE are read from the file without importing it, so
+    that a file that does not import still has its case number, its row and its error in the report; the
+    module itself is imported when its case runs."""
+
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.splitext(os.path.basename(path))[0]
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), filename=path)
+        found = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if node.targets[0].id in EXTRA_NAMES:
+                    found[node.targets[0].id] = ast.literal_eval(node.value)
+        missing = [name for name in EXTRA_NAMES if name not in found]
+        if missing:
+            raise ValueError("%s: no literal %s at the top level" % (path, " and ".join(missing)))
+        if not isinstance(found["NUMBER"], int) or not isinstance(found["TITLE"], str):
+            raise ValueError("%s: NUMBER must be an int and TITLE a str" % path)
+        self.number, self.title = found["NUMBER"], found["TITLE"]
+
+    def load(self):
+        """Import the file; returns the module after checking SIZES and run()."""
+        spec = importlib.util.spec_from_file_location("bench_extra_" + self.name, self.path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sizes = getattr(module, "SIZES", None)
+        if not isinstance(sizes, dict) or not all(isinstance(sizes.get(k), dict) for k in ("full", "smoke")):
+            raise BenchError("%s: SIZES must be {'full': {...}, 'smoke': {...}}" % self.path)
+        if not callable(getattr(module, "run", None)):
+            raise BenchError("%s: no run(bench, size)" % self.path)
+        return module
+
+
+def extra_cases(folder=EXTRA_DIR):
+    """The cases of folder/*.py (files starting with _ excluded), by number. A file whose NUMBER or TITLE
+    cannot be read, or whose number is taken, is a ValueError: the run cannot say which case it is."""
+    cases = {}
+    for path in sorted(glob.glob(os.path.join(folder, "*.py"))):
+        if os.path.basename(path).startswith("_"):
+            continue
+        try:
+            case = ExtraCase(path)
+        except (SyntaxError, ValueError) as exc:
+            raise ValueError("bench case file %s: %s" % (path, exc)) from exc
+        taken = cases.get(case.number) or (case.number in BUILTIN_CASES and "bench.py")
+        if taken:
+            raise ValueError("bench case file %s: case number %d is taken by %s" % (
+                path, case.number, getattr(taken, "path", taken)))
+        cases[case.number] = case
+    return cases
 
 
 # -- small helpers ---------------------------------------------------------------------------------
@@ -210,12 +276,14 @@ class Row:
 class Simulator:
     """``python -m isc_sim`` in its own process on a free loopback port."""
 
-    def __init__(self, python, log_path):
+    def __init__(self, python, log_path, env=None):
         handle, port_file = tempfile.mkstemp(prefix="isc-sim-port-")
         os.close(handle)
         os.unlink(port_file)
+        settings = env or {}
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SIM_"))
         env.update(SIM_PORT="0", SIM_SCENARIO="empty", PYTHONPATH=SIM_DIR)
+        env.update(settings)
         self.log = open(log_path, "w")  # pylint: disable=consider-using-with
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
             [python, "-m", "isc_sim", "--port-file", port_file], env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -267,6 +335,11 @@ class Bench:
         self.runs = collections.Counter()
         self.sim = None
         self.ctl = None
+        self.extra = {}
+        self.extra_sizes = {}
+        self.simulators = []
+        # This module, for cases in their own files: bench.lib.fmt_s, bench.lib.Requests, bench.lib.BenchError...
+        self.lib = sys.modules[__name__]
 
     # -- running things ---------------------------------------------------------------------------
 
@@ -298,8 +371,18 @@ class Bench:
         os.makedirs(path, exist_ok=True)
         return path
 
-    def playbook(self, label, case_file, extra_vars, rss=False, timeout=900):
-        """Run one playbook of cases/; returns a dict with wall, timings (callback), rss (module processes)."""
+    def start_simulator(self, label, env=None):
+        """One more simulator in its own process on its own free port (stopped at the end of the run); env
+        adds SIM_* settings of its start (see docs/simulator.md)."""
+        sim = Simulator(self.python, os.path.join(self.logs, "simulator-%s.log" % label), env=env)
+        self.simulators.append(sim)
+        return sim
+
+    def playbook(self, label, case_file, extra_vars, rss=False, timeout=900, inventory="localhost,", args=(),
+                 env=None):
+        """Run one playbook (case_file: a file of cases/ or an absolute path); returns a dict with wall,
+        timings (callback), rss (module processes). inventory is passed to -i, args are further
+        ansible-playbook arguments (for example ["--forks", "8"]), env replaces bench.env()."""
         run_dir = self.run_dir(label)
         timings_path = os.path.join(run_dir, "timings.json")
         rss_path = os.path.join(run_dir, "rss.jsonl")
@@ -312,9 +395,9 @@ class Bench:
                     shlex.quote(self.python)))
             os.chmod(interpreter, 0o755)
         extra = dict(extra_vars, ansible_python_interpreter=interpreter)
-        command = [self.ansible_playbook, "-i", "localhost,", "-c", "local", os.path.join(HERE, "cases", case_file),
-                   "-e", json.dumps(extra)]
-        env = self.env()
+        command = [self.ansible_playbook, "-i", inventory, "-c", "local", os.path.join(HERE, "cases", case_file),
+                   "-e", json.dumps(extra)] + list(args)
+        env = dict(self.env() if env is None else env)
         env["BENCH_TIMINGS"] = timings_path
         log_path = os.path.join(run_dir, "ansible.log")
         with open(log_path, "w") as log:
@@ -377,6 +460,12 @@ class Bench:
         row = Row(*args, **kwargs)
         self.rows.append(row)
         return row
+
+    def add_row(self, case, measure, ours, alternatives="", ratio_text="", target="", met=None, data=None):
+        """Append a row to the table (the interface of cases in their own files): met is True, False or None
+        (no verdict); a row with a target and met None prints n/a."""
+        return self.add(case, measure, ours, alternatives=alternatives, ratio_text=ratio_text, target=target,
+                        met=met, data=data)
 
     def warm_list(self, tasks):
         """List every task once as the API client (its own rate bucket), so that every measured run meets
@@ -749,15 +838,33 @@ class Bench:
                 case_start = time.perf_counter()
                 print("case %d (%s) ..." % (case, CASE_TITLES[case]), file=sys.stderr, flush=True)
                 try:
-                    getattr(self, "case%d" % case)()
+                    if case in self.extra:
+                        self.run_extra(self.extra[case])
+                    else:
+                        getattr(self, "case%d" % case)()
                 except Exception as exc:  # pylint: disable=broad-except
                     message = "%s: %s" % (type(exc).__name__, exc)
                     self.errors.append({"case": case, "error": message, "traceback": traceback.format_exc()})
                     self.add(case, "ERROR", message.splitlines()[0][:200], "", "", "", False)
                 self.details["case%d_seconds" % case] = time.perf_counter() - case_start
         finally:
+            for sim in self.simulators:
+                sim.stop()
             self.sim.stop()
         return started
+
+    def run_extra(self, case):
+        """One case of tests/bench/extra/: import it, then run(bench, size) at this run's size."""
+        module = case.load()
+        size = dict(module.SIZES["smoke" if self.args.smoke else "full"])
+        self.extra_sizes[case.number] = size
+        try:
+            module.run(self, size)
+        finally:
+            # A case's own simulators do not outlive it.
+            for sim in self.simulators:
+                sim.stop()
+            self.simulators = []
 
 
 def machine():
@@ -812,12 +919,22 @@ def default_collections():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (the smoke test of make test)")
-    parser.add_argument("--cases", default="1,2,3,4,5", help="comma-separated case numbers (default all)")
+    parser.add_argument("--cases", default="", help="comma-separated case numbers (default: all, those of "
+                        "bench.py and of tests/bench/extra/*.py)")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench-results"), help="output folder")
     parser.add_argument("--collections", default=default_collections(),
                         help="ANSIBLE_COLLECTIONS_PATH holding identitynow.tasks (make collection)")
     args = parser.parse_args(argv)
-    cases = sorted(set(int(c) for c in args.cases.split(",") if c.strip()))
+    try:
+        extra = extra_cases()
+    except ValueError as exc:
+        parser.error(str(exc))
+    for number, case in extra.items():
+        CASE_TITLES[number] = case.title
+    try:
+        cases = sorted(set(int(c) for c in args.cases.split(",") if c.strip())) or sorted(CASE_TITLES)
+    except ValueError:
+        parser.error("--cases takes comma-separated case numbers, for example 1,3,6 (got %r)" % args.cases)
     unknown = [c for c in cases if c not in CASE_TITLES]
     if unknown:
         parser.error("unknown case(s): %s" % ", ".join(map(str, unknown)))
@@ -825,6 +942,7 @@ def main(argv=None):
         parser.error("no identitynow.tasks collection under %s: run make collection" % args.collections)
 
     bench = Bench(args)
+    bench.extra = extra
     start = time.perf_counter()
     started = bench.run(cases)
     total = time.perf_counter() - start
@@ -832,6 +950,8 @@ def main(argv=None):
     report = {
         "mode": "smoke" if args.smoke else "full", "machine": info, "started": started, "seconds": total,
         "sizes": bench.size, "limits": REAL_LIMITS, "cases": cases,
+        "extra": dict((str(n), {"title": c.title, "file": os.path.relpath(c.path, ROOT),
+                                "sizes": bench.extra_sizes.get(n)}) for n, c in extra.items() if n in cases),
         "rows": [r.as_dict() for r in bench.rows], "errors": bench.errors, "details": bench.details,
     }
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

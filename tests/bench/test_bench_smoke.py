@@ -8,10 +8,13 @@ Runs tests/bench/bench.py --smoke (every case at tiny sizes, rate limit on) and 
 case without an error and produced the table and the JSON report with the rows of every case, and checks the
 figures that do not depend on the machine's speed: records returned and requests counted by the simulator. It
 checks no time and no timing target: a missed timing target is a finding of make bench, not a broken harness.
+Every case of tests/bench/extra/ runs too: it must add rows without an error, and its own ``check(rows, size)``,
+when the file has one, checks its counts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -20,6 +23,17 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = "| case | measure | ours | alternatives | ratio | target | met? |"
+
+
+def harness():
+    """bench.py as a module (for its discovery of the cases in tests/bench/extra/)."""
+    spec = importlib.util.spec_from_file_location("bench_harness", os.path.join(HERE, "bench.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EXTRA = harness().extra_cases()
 
 # Rows every run must have, by case (the start of the measure's name).
 EXPECTED = {
@@ -50,8 +64,8 @@ def test_bench_smoke(tmp_path):
     with open(os.path.join(tmp_path, "latest.json")) as handle:
         report = json.load(handle)
     assert report["mode"] == "smoke"
-    assert report["cases"] == [1, 2, 3, 4, 5]
-    assert report["errors"] == []
+    assert report["cases"] == sorted([1, 2, 3, 4, 5] + list(EXTRA))
+    assert report["errors"] == [], "\n".join(e["traceback"] for e in report["errors"])
     assert report["limits"]["rate_limit"] == 100, "the smoke run must keep the rate limit on"
     for key in ("date", "nproc", "python", "ansible_core"):
         assert report["machine"][key]
@@ -69,6 +83,7 @@ def test_bench_smoke(tmp_path):
             assert row["met"] in (True, False), "a row with a target must say met or not met: %r" % row
         assert row["measure"] in proc.stdout, row
     check_requests(report)
+    check_extra(report)
     # The markdown copy of the table is written next to the JSON.
     with open(os.path.join(tmp_path, "latest.md")) as handle:
         markdown = handle.read()
@@ -116,3 +131,14 @@ def check_requests(report):
 
     calls = row(report, 4, "requests in the run")
     assert (calls["get"], calls["token"]) == (calls["expected_get"], calls["expected_token"]), calls
+
+
+def check_extra(report):
+    """Every case of tests/bench/extra/ ran at its smoke size, added rows, and passes its own check."""
+    for number, case in sorted(EXTRA.items()):
+        rows = [r for r in report["rows"] if r["case"] == number]
+        assert rows, "case %d (%s) added no row" % (number, case.path)
+        assert report["extra"][str(number)]["sizes"] == case.load().SIZES["smoke"], number
+        check = getattr(case.load(), "check", None)
+        if check is not None:
+            check(rows, report["extra"][str(number)]["sizes"])
