@@ -14,10 +14,11 @@ import json
 import re
 import secrets
 import uuid
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 from .definitions import ADMIN_IDENTITY_ID
 from .filters import FilterError, compile_filter
+from .forms import FormError, parse_form
 from .jsonpatch import PatchError, PatchTestFailed, apply_patch, json_equal, validate_operations
 from .tasks import COMPLETION_STATUSES
 from .timeutil import format_ms, parse_iso8601
@@ -114,11 +115,13 @@ def _descending(query: dict) -> bool:
 
 
 def _token_params(query: dict, headers, body: bytes) -> dict:
-    """Token request parameters: the query string, overridden by a form-encoded body."""
+    """Token request parameters: the query string, overridden by a form body (urlencoded or multipart).
+
+    Raises FormError for a multipart body that cannot be read.
+    """
     params = dict(query)
-    if "x-www-form-urlencoded" in headers.get("Content-Type", "") and body:
-        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        params.update({name: values[-1] for name, values in form.items()})
+    if body:
+        params.update({name: field.text() for name, field in parse_form(headers, body).items()})
     return params
 
 
@@ -140,6 +143,10 @@ class Route:
 
 
 _METHODS = {"token": ("POST",), "list": ("GET",), "pending": ("GET", "HEAD"), "item": ("GET", "PATCH")}
+#: Methods some endpoint serves; any other method (TRACE, CONNECT, unknown ones) gets 405 on every path.
+SERVED_METHODS = ("GET", "HEAD", "PATCH", "POST")
+#: Methods that get 404 on a path no endpoint has (the usual answer of the gateway).
+_ROUTED_METHODS = SERVED_METHODS + ("PUT", "DELETE", "OPTIONS")
 
 
 def route(method: str, raw_path: str):
@@ -160,7 +167,7 @@ def route(method: str, raw_path: str):
         return Route("list", version)
     if len(rest) != 1 or not rest[0]:
         return None
-    if rest[0] == "pending-tasks" and version in PENDING_VERSIONS and method in ("GET", "HEAD"):
+    if rest[0] == "pending-tasks" and version in PENDING_VERSIONS:
         return Route("pending", version)
     return Route("item", version, rest[0])
 
@@ -178,12 +185,17 @@ class Api:
         """
         target = route(method, raw_path)
         if target is None:
+            if method not in _ROUTED_METHODS:
+                return self._method_not_allowed(method, None), None, None
             return not_found("No endpoint matches %s %s" % (method, raw_path)), None, None
         version = target.version
         if method not in _METHODS[target.kind]:
             return self._method_not_allowed(method, target), None, version
         if target.kind == "token":
-            response, client = self._token(query, headers, body)
+            try:
+                response, client = self._token(_token_params(query, headers, body))
+            except FormError as exc:
+                response, client = json_response(400, {"error": "invalid_request", "error_description": str(exc)}), None
             return response, client, None
         response, client = self._authenticate(headers)
         if response is not None:
@@ -212,15 +224,19 @@ class Api:
         if target is None:
             return None, None
         if target.kind == "token":
-            return _token_params(query, headers, body).get("client_id"), None
+            try:
+                return _token_params(query, headers, body).get("client_id"), None
+            except FormError:
+                return None, None
         token = _bearer_token(headers)
         info = self.store.token_info(token) if token else None
         return (info and info[0]), target.version
 
     # ------------------------------------------------------------------------------------------- helpers
     @staticmethod
-    def _method_not_allowed(method: str, target: Route) -> Response:
-        allowed = ", ".join(_METHODS[target.kind])
+    def _method_not_allowed(method: str, target) -> Response:
+        """405 with Allow: the methods of ``target``, or of the whole API for a path no endpoint has."""
+        allowed = ", ".join(_METHODS[target.kind] if target is not None else SERVED_METHODS)
         return error_dto(405, "405 Method Not Allowed", "Method %s is not allowed here; allowed: %s" % (method, allowed),
                          [("Allow", allowed)])
 
@@ -246,8 +262,7 @@ class Api:
         return b"[" + b",".join(task.json(now, race, generation) for task in tasks) + b"]"
 
     # ------------------------------------------------------------------------------------------- endpoints
-    def _token(self, query: dict, headers, body: bytes):
-        params = _token_params(query, headers, body)
+    def _token(self, params: dict):
         client_id = params.get("client_id")
         client = CLIENTS.get(client_id or "")
         if client is None or params.get("client_secret") != client["secret"]:
@@ -330,9 +345,12 @@ class Api:
                              "token or the authorization code grant); this token was issued to an API client by the "
                              "client credentials grant")
         media_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if not media_type:
+            return error_dto(415, "415 Unsupported Media Type", "The request has no Content-Type header: the body "
+                             "must be sent as application/json-patch+json")
         if media_type != "application/json-patch+json":
             return error_dto(415, "415 Unsupported Media Type", "Unsupported media type %r: the body must be sent as "
-                             "application/json-patch+json" % (media_type or None))
+                             "application/json-patch+json" % media_type)
         try:
             operations = validate_operations(json.loads(body.decode("utf-8")) if body else None)
         except (UnicodeDecodeError, ValueError) as exc:

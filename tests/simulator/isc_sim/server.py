@@ -133,6 +133,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_HEAD = do_POST = do_PATCH = do_PUT = do_DELETE = do_OPTIONS = _dispatch
 
+    def __getattr__(self, name):
+        # BaseHTTPRequestHandler looks up do_<METHOD>; every method (TRACE, CONNECT, made-up ones) is dispatched,
+        # so that the Api answers 405 with Allow and a JSON body instead of a 501 HTML page.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def send_error(self, code, message=None, explain=None):
+        """Errors of the HTTP layer itself (a malformed request line, headers too long) as an ErrorResponseDto."""
+        reason = self.responses.get(code, ("Error",))[0]
+        text = message or reason
+        if explain:
+            text = "%s: %s" % (text, explain)
+        self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = self.protocol_version  # an unreadable request line still gets a status line
+        if getattr(self, "command", None) is None:
+            self.command = "GET"  # the request line could not be read; _send needs a method
+        self._send(error_dto(code, "%d %s" % (code, reason), text))
+
 
 class SimServer(ThreadingHTTPServer):
     """The HTTP server; ``sim`` carries the Store and the Api."""
