@@ -15,6 +15,7 @@ The single definition that the modules, the filter plugins and the event source 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -113,7 +114,7 @@ def epoch_of(value, allow_date=True):
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        if value != value or value in (float("inf"), float("-inf")):
+        if math.isnan(value) or math.isinf(value):
             return None
         return value / 1000.0 if abs(value) >= _EPOCH_MS_FROM else float(value)
     moment = parse_timestamp(value, allow_date=allow_date)
