@@ -19,7 +19,7 @@ import pytest
 
 from ansible_collections.identitynow.tasks.tests.reliability.conftest import API_CLIENT, PAT, leaks
 from ansible_collections.identitynow.tasks.tests.reliability.helpers import info, stuck, token_requests, update
-from ansible_collections.identitynow.tasks.tests.unit.plugins.module_utils.tls_server import TlsProxy, make_ca
+from ansible_collections.identitynow.tasks.tests.support.tls_server import TlsProxy, make_ca
 
 MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 

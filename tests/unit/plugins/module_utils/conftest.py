@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.identitynow.tasks.plugins.module_utils.client import IscClient
-from ansible_collections.identitynow.tasks.tests.unit.plugins.module_utils.scripted_server import (
+from ansible_collections.identitynow.tasks.tests.support.scripted_server import (
     FakeClock, ScriptedServer)
 
-SECRET = "cc-secret-5e8f0a1b2c3d"
+from ansible_collections.identitynow.tasks.tests.support.common import SECRET
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.identitynow.tasks.plugins.module_utils.client import IscClient
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
-from ansible_collections.identitynow.tasks.tests.unit.plugins.module_utils.tls_server import TlsProxy, make_ca
+from ansible_collections.identitynow.tasks.tests.support.tls_server import TlsProxy, make_ca
 
 PAT = dict(client_id="sim-pat-client", client_secret="sim-pat-secret")
 

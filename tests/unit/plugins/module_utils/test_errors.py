@@ -17,7 +17,7 @@ import pytest
 from ansible_collections.identitynow.tasks.plugins.module_utils import errors
 from ansible_collections.identitynow.tasks.plugins.module_utils.client import IscClient
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
-from ansible_collections.identitynow.tasks.tests.unit.plugins.module_utils.scripted_server import (
+from ansible_collections.identitynow.tasks.tests.support.scripted_server import (
     FakeClock, ScriptedServer, html, reply)
 
 SECRET = "s3cret-Value-9f8e7d"

@@ -21,7 +21,7 @@ from ansible_collections.identitynow.tasks.plugins.module_utils import pacing
 from ansible_collections.identitynow.tasks.plugins.module_utils.client import IscClient
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
 from ansible_collections.identitynow.tasks.plugins.module_utils.pacing import RateLimiter
-from ansible_collections.identitynow.tasks.tests.unit.plugins.module_utils.scripted_server import FakeClock
+from ansible_collections.identitynow.tasks.tests.support.scripted_server import FakeClock
 
 TASK_ID = "00eebcf881994e419d72e757fd30dc0e"
 TASK = {"id": TASK_ID, "completionStatus": None}
