@@ -18,7 +18,7 @@ import json
 import random
 import time
 
-from ansible_collections.identitynow.tasks.plugins.module_utils import filters
+from ansible_collections.identitynow.tasks.plugins.module_utils import api_versions, filters
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError, NETWORK_HINT
 from ansible_collections.identitynow.tasks.plugins.module_utils.pacing import RateLimiter, pacing_path
 
@@ -30,8 +30,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
 
-API_VERSIONS = ("v2026", "v2025", "v2024", "beta", "v1")
-YEAR_VERSIONS = ("v2024", "v2025", "v2026")
+API_VERSIONS = api_versions.NAMES
+YEAR_VERSIONS = tuple(v.name for v in api_versions.VERSIONS if v.experimental)
 MAX_PAGE_SIZE = 250
 # Ids per "id in (...)" list call: 50 ids of 32 characters keep the URL well under 4 KB.
 ID_CHUNK = 50
@@ -48,7 +48,7 @@ def task_path(api_version, task_id=None):
     The id is percent-encoded completely (including '/', '.', '?', '#'), so that no id can name
     another endpoint.
     """
-    base = "/task-status/v1" if api_version == "v1" else "/%s/task-status" % api_version
+    base = api_versions.get(api_version).tasks_path
     if task_id is None:
         return base
     if not isinstance(task_id, str) or not task_id:
@@ -349,10 +349,8 @@ class IscClient:
         return found
 
     def pending_tasks_path(self):
-        """The deprecated pending-tasks list, which only beta, v2024 and v2025 have."""
-        if self.api_version not in ("beta", "v2024", "v2025"):
-            return None
-        return task_path(self.api_version) + "/pending-tasks"
+        """The deprecated pending-tasks list of this API version, or None where it has none."""
+        return api_versions.get(self.api_version).pending_tasks_path
 
 
 class TaskPages:

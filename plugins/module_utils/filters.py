@@ -10,32 +10,12 @@ documented escaping, ``check(api_version)`` rejects what that API version does n
 
 from __future__ import annotations
 
+from ansible_collections.identitynow.tasks.plugins.module_utils import api_versions
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
 
-_BASE = {"id": ("eq", "in"), "sourceId": ("eq", "in"), "completionStatus": ("eq", "in"), "type": ("eq", "in")}
-_WITH_ISNULL = dict(_BASE, completionStatus=("eq", "in", "isnull"))
-_WITH_LAUNCHER = dict(_WITH_ISNULL, launcher=("eq", "in"))
-
-# Filterable fields and their operators, per API version (task-status list endpoint).
-SUPPORTED = {
-    "v2026": _WITH_LAUNCHER,
-    "v1": _WITH_LAUNCHER,
-    "v2025": _WITH_ISNULL,
-    "v2024": _BASE,
-    "beta": _BASE,
-}
-
-# Task-definition values the list endpoint documents for the "type" filter.
-TYPES_V2025 = (
-    "CLOUD_ACCOUNT_AGGREGATION", "CLOUD_GROUP_AGGREGATION", "CLOUD_PROCESS_UNCORRELATED_ACCOUNTS",
-    "CLOUD_REFRESH_ROLE", "SOURCE_APPLICATION_DISCOVERY", "AI_AGENT_AGGREGATION", "APPLICATION_DISCOVERY",
-    "MACHINE_IDENTITY_AGGREGATION", "MACHINE_IDENTITY_DELETION", "ACCOUNT_DELETION",
-)
-TYPES_ALL = TYPES_V2025 + (
-    "CLOUD_ENTITLEMENT_IMPORT", "CLOUD_UNCORRELATED_REFRESH", "CLOUD_IDENTITY_AGGREGATION",
-    "CLOUD_ATTRIBUTE_SYNCHRONIZATION", "IDENTITY_REFRESH",
-)
-TYPE_VALUES = {"v2026": TYPES_ALL, "v1": TYPES_ALL, "v2025": TYPES_V2025, "v2024": TYPES_ALL, "beta": TYPES_ALL}
+# Filterable fields and their operators, and the accepted "type" values, per API version (see api_versions).
+SUPPORTED = dict((v.name, v.filters) for v in api_versions.VERSIONS)
+TYPE_VALUES = dict((v.name, v.types) for v in api_versions.VERSIONS)
 
 COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 

@@ -17,15 +17,15 @@ import math
 import re
 import time
 
-from ansible_collections.identitynow.tasks.plugins.module_utils import filters, task_record
-from ansible_collections.identitynow.tasks.plugins.module_utils.client import MAX_PAGE_SIZE, task_path
+from ansible_collections.identitynow.tasks.plugins.module_utils import api_versions, filters, task_record
+from ansible_collections.identitynow.tasks.plugins.module_utils.client import MAX_PAGE_SIZE
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
 
 # Options that select tasks by content; none of them can be combined with id or ids.
 FILTER_OPTIONS = ("source_ids", "completion_status", "pending", "types", "launchers", "filters", "unique_names",
                   "created_after", "created_before", "older_than", "sorters", "count")
 # Versions whose list returns only finished tasks; pending ones come from the deprecated pending-tasks list.
-FINISHED_ONLY_VERSIONS = ("beta", "v2024")
+FINISHED_ONLY_VERSIONS = tuple(v.name for v in api_versions.VERSIONS if v.finished_only)
 DEFAULT_MAX_RESULTS = 10000
 BACKOFF_FACTOR = 1.5
 # How many unfinished or failed tasks a failure message names (all of them are in the result).
@@ -228,7 +228,7 @@ def build_query(params, now=None):
                     "pending: api_version %s lists pending tasks only through its deprecated pending-tasks "
                     "endpoint, which accepts no filters or sorters; remove %s, or use api_version v2025, v2026 "
                     "or v1 (they filter with completionStatus isnull)" % (version, ", ".join(blockers)))
-            query.path = task_path(version) + "/pending-tasks"
+            query.path = api_versions.get(version).pending_tasks_path
         else:
             parts.append(_checked(filters.isnull("completionStatus"), "pending", version))
 
