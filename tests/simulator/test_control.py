@@ -60,9 +60,10 @@ def test_reset_clears_everything_and_applies_settings(sim):
 
 def test_settings_get_and_validate(sim):
     assert sim.settings() == {"token_ttl": 749, "rate_limit": 100, "rate_window": 10, "race_window": 2,
-                              "require_experimental": False}
+                              "require_experimental": False, "aggregation_timestamps": "iso"}
     assert sim.settings(race_window=0.5)["race_window"] == 0.5
-    for bad in ({"token_ttl": 0}, {"rate_limit": -1}, {"rate_window": 0}, {"require_experimental": 1}, {"nope": 1}):
+    for bad in ({"token_ttl": 0}, {"rate_limit": -1}, {"rate_window": 0}, {"require_experimental": 1}, {"nope": 1},
+                {"aggregation_timestamps": "unix"}):
         response = sim.request("POST", "/__sim__/settings", body=bad)
         assert response.status == 400 and list(bad)[0] in response.json()["error"]
 

@@ -20,6 +20,9 @@ DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 TASK_STATUS_SCHEMA = os.path.join(DATA_DIR, "taskstatus.schema.json")
 #: JSON Schema (draft 2020-12) of ErrorResponseDto, translated from the spec.
 ERROR_RESPONSE_SCHEMA = os.path.join(DATA_DIR, "errorresponse.schema.json")
+#: JSON Schemas (draft 2020-12) of the 202 bodies of load-accounts and load-entitlements, translated from the spec.
+LOAD_ACCOUNTS_SCHEMA = os.path.join(DATA_DIR, "loadaccountstask.schema.json")
+LOAD_ENTITLEMENTS_SCHEMA = os.path.join(DATA_DIR, "loadentitlementtask.schema.json")
 
 __all__ = ["start_simulator", "SimHandle", "SimControl", "SimControlError", "SimResponse",
-           "TASK_STATUS_SCHEMA", "ERROR_RESPONSE_SCHEMA"]
+           "TASK_STATUS_SCHEMA", "ERROR_RESPONSE_SCHEMA", "LOAD_ACCOUNTS_SCHEMA", "LOAD_ENTITLEMENTS_SCHEMA"]

@@ -16,9 +16,10 @@ import secrets
 import uuid
 from urllib.parse import unquote
 
+from . import aggregations
 from .definitions import ADMIN_IDENTITY_ID
 from .filters import FilterError, compile_filter
-from .forms import FormError, parse_form
+from .forms import MULTIPART, URLENCODED, FormError, media_type, parse_form
 from .jsonpatch import PatchError, PatchTestFailed, apply_patch, json_equal, validate_operations
 from .tasks import COMPLETION_STATUSES
 from .timeutil import format_ms, parse_iso8601
@@ -132,17 +133,22 @@ def _bearer_token(headers) -> str:
 
 
 class Route:
-    """Where a request path leads: ``kind`` is token, list, pending or item."""
+    """Where a request path leads: ``kind`` is token, list, pending, item or aggregate.
 
-    __slots__ = ("kind", "version", "task_id")
+    For ``aggregate``, ``task_id`` holds the source id and ``operation`` is accounts or entitlements.
+    """
 
-    def __init__(self, kind: str, version=None, task_id=None):
+    __slots__ = ("kind", "version", "task_id", "operation")
+
+    def __init__(self, kind: str, version=None, task_id=None, operation=None):
         self.kind = kind
         self.version = version
         self.task_id = task_id
+        self.operation = operation
 
 
-_METHODS = {"token": ("POST",), "list": ("GET",), "pending": ("GET", "HEAD"), "item": ("GET", "PATCH")}
+_METHODS = {"token": ("POST",), "list": ("GET",), "pending": ("GET", "HEAD"), "item": ("GET", "PATCH"),
+            "aggregate": ("POST",)}
 #: Methods some endpoint serves; any other method (TRACE, CONNECT, unknown ones) gets 405 on every path.
 SERVED_METHODS = ("GET", "HEAD", "PATCH", "POST")
 #: Methods that get 404 on a path no endpoint has (the usual answer of the gateway).
@@ -157,6 +163,12 @@ def route(method: str, raw_path: str):
     segments = [unquote(segment) for segment in raw_path.split("/")[1:]]
     if segments == ["oauth", "token"]:
         return Route("token")
+    if len(segments) == 4 and segments[3] in aggregations.OPERATIONS and segments[2]:
+        # /{beta,v2024,v2025,v2026}/sources/{id}/load-* and /sources/v1/{id}/load-* (v3 has neither).
+        if segments[1] == "sources" and segments[0] in YEAR_VERSIONS + ("beta",):
+            return Route("aggregate", segments[0], segments[2], aggregations.OPERATIONS[segments[3]])
+        if segments[:2] == ["sources", "v1"]:
+            return Route("aggregate", "v1", segments[2], aggregations.OPERATIONS[segments[3]])
     if len(segments) >= 2 and segments[1] == "task-status" and segments[0] in YEAR_VERSIONS + ("beta",):
         version, rest = segments[0], segments[2:]
     elif len(segments) >= 2 and segments[:2] == ["task-status", "v1"]:
@@ -203,6 +215,9 @@ class Api:
         retry_after = self.store.rate_check(client, version)
         if retry_after is not None:
             return rate_limited(retry_after), client, version
+        if target.kind == "aggregate":
+            # None of the aggregation operations is experimental: the header is never required there.
+            return self._aggregate(client, target, headers, body), client, version
         if (version in YEAR_VERSIONS and self.store.settings["require_experimental"]
                 and headers.get("X-SailPoint-Experimental", "").strip().lower() != "true"):
             return bad_request("This endpoint is in preview (experimental). Send the header "
@@ -282,6 +297,62 @@ class Api:
         payload = dict(context, access_token=token, token_type="bearer", expires_in=self.store.settings["token_ttl"],
                        scope="sp:scopes:all", strong_auth_supported=False, enabled=True)
         return json_response(200, payload, [("Cache-Control", "no-store"), ("Pragma", "no-cache")]), client_id
+
+    def _aggregate(self, client: str, target: Route, headers, body: bytes) -> Response:
+        """POST .../load-accounts or .../load-entitlements: start an aggregation, 202 with its task."""
+        operation, version = target.operation, target.version
+        user = CLIENTS[client].get("identity_id")
+        if user is None and aggregations.user_context_only(operation, version):
+            return error_dto(403, "403 Forbidden", "Forbidden: %s aggregation%s accepts only tokens with a user "
+                             "context (a personal access token with idn:%s); this token was issued to an API client "
+                             "by the client credentials grant"
+                             % ("entitlement" if operation == "entitlements" else "account",
+                                " on beta" if operation == "accounts" else "",
+                                "entitlement:manage" if operation == "entitlements" else "sources:manage"))
+        kind = media_type(headers)
+        if not body:
+            if kind == MULTIPART:
+                # Documented: a multipart Content-Type without a body fails inside the service.
+                return error_dto(500, "500.0 Internal Fault", "An internal fault occurred.")
+            fields = {}
+        elif kind == URLENCODED and operation == "accounts" and version == "beta":
+            fields = parse_form(headers, body)
+        elif kind == URLENCODED:
+            return bad_request("Content type %s is not supported by this operation; send multipart/form-data "
+                               "(urlencoded bodies are accepted only by beta load-accounts)" % URLENCODED)
+        elif kind == MULTIPART:
+            try:
+                fields = parse_form(headers, body)
+            except FormError as exc:
+                return bad_request("The multipart/form-data body cannot be read: %s" % exc)
+        else:
+            return error_dto(415, "415 Unsupported Media Type", "Unsupported media type %r: send multipart/form-data"
+                             "%s, or no body" % (kind or None, " or %s" % URLENCODED if version == "beta"
+                                                 and operation == "accounts" else ""))
+        optimized = True
+        flag = fields.get("disableOptimization") if operation == "accounts" else None
+        if flag is not None:
+            value = flag.text()
+            if version == "beta" and value not in ("true", "false"):
+                return bad_request("disableOptimization must be 'true' or 'false', got %r" % value)
+            optimized = value.strip().lower() != "true"
+        store = self.store
+        source = store.sources.get(target.task_id)
+        if source is None:
+            return not_found("Source with the given id %r was not found." % target.task_id)
+        if source.kind == "delimited-file" and "file" not in fields:
+            return bad_request("Source %r is a delimited file source: the CSV file must be sent in the 'file' field "
+                               "of a multipart/form-data body" % source.name)
+        task, dummy = store.start_aggregation(source, operation, user or client)
+        with store.lock:
+            now = store.now()
+            record = task.record(now, store.race_ms)
+            form = store.settings["aggregation_timestamps"]
+            if operation == "accounts":
+                payload = aggregations.accounts_body(record, task, optimized, form)
+            else:
+                payload = aggregations.entitlements_body(record, task, form)
+        return json_response(202, payload)
 
     def _list(self, version: str, query: dict) -> Response:
         limit, offset, count = _page_params(query)

@@ -105,7 +105,8 @@ class SimControl:
         return self._call("POST", "reset", payload)
 
     def settings(self, **changes) -> dict:
-        """Change settings (token_ttl, rate_limit, rate_window, race_window, require_experimental); returns all."""
+        """Change settings (token_ttl, rate_limit, rate_window, race_window, require_experimental,
+        aggregation_timestamps); returns all."""
         return self._call("POST", "settings", changes) if changes else self._call("GET", "settings")
 
     def add_tasks(self, *specs) -> list:
@@ -115,6 +116,24 @@ class SimControl:
     def add_task(self, **spec) -> dict:
         """Create one task (spec keys as keyword arguments; no ``count``) and return its TaskStatus."""
         return self.add_tasks(spec)[0]
+
+    def sources(self) -> list:
+        """The sources of the tenant: id, name, kind (direct or delimited-file), outcome, duration (seconds)."""
+        return self._call("GET", "sources")["sources"]
+
+    def add_sources(self, *specs) -> list:
+        """Add sources, or replace those with the same id (keys name, id, kind, outcome, duration)."""
+        return self._call("POST", "sources", {"sources": list(specs)})["sources"]
+
+    def add_source(self, **spec) -> dict:
+        return self.add_sources(spec)[0]
+
+    def source(self, name: str) -> dict:
+        """The source with this name (SimControlError when there is none)."""
+        for source in self.sources():
+            if source["name"] == name:
+                return source
+        raise SimControlError("no source named %r" % name)
 
     def tasks(self) -> list:
         """Every stored task as of now, each with a ``_sim`` object (expired, outcome, frozen)."""

@@ -58,6 +58,17 @@ def _list_tasks(store, _payload):
     return {"tasks": _tasks_as_now(store, list(store.ordered), True)}
 
 
+def _list_sources(store, _payload):
+    with store.lock:
+        return {"sources": [source.json() for source in store.sources.values()]}
+
+
+def _add_sources(store, payload):
+    if set(payload) != {"sources"}:
+        raise InvalidRequest('body must be {"sources": [spec, ...]}')
+    return {"sources": [source.json() for source in store.add_sources(payload["sources"])]}
+
+
 def _advance(store, payload):
     return {"now": format_ms(store.advance(payload.get("advance", 0)))}
 
@@ -102,6 +113,7 @@ ENDPOINTS = {
     "reset": {"POST": _reset},
     "settings": {"GET": _settings, "POST": _settings},
     "tasks": {"GET": _list_tasks, "POST": _add_tasks},
+    "sources": {"GET": _list_sources, "POST": _add_sources},
     "clock": {"GET": _now, "POST": _advance},
     "faults": {"GET": _faults, "POST": _add_fault, "DELETE": _clear_faults},
     "log": {"GET": _log, "DELETE": _clear_log},

@@ -19,6 +19,11 @@ DAY = 86400
 DEMO_SOURCES = ("Active Directory", "Workday", "ServiceNow", "Salesforce", "Okta", "SAP ERP")
 BULK_SOURCES = DEMO_SOURCES + ("Azure AD", "Google Workspace", "GitHub", "Jira", "Oracle EBS", "Slack", "AWS IAM",
                                "Zoom", "Box", "Concur", "Coupa", "DocuSign", "Epic", "PeopleSoft HR")
+#: A delimited-file source: its aggregations need the CSV file in the request.
+CSV_SOURCE = "HR Import (CSV)"
+#: How long an aggregation of each demo source runs, in seconds, and how it ends (default SUCCESS).
+_DEMO_SOURCE_FACTS = {"Active Directory": (12, "SUCCESS"), "Workday": (15, "WARNING"), "ServiceNow": (6, "SUCCESS"),
+                      "Salesforce": (8, "ERROR"), "Okta": (10, "SUCCESS"), "SAP ERP": (20, "SUCCESS")}
 ACCOUNTS = "Cloud Account Aggregation"
 GROUPS = "Cloud Group Aggregation"
 REFRESH = "Identity Refresh"
@@ -95,3 +100,18 @@ def bulk(tasks=None) -> list:
 
 
 SCENARIOS = {"empty": empty, "demo": demo, "bulk": bulk}
+
+
+def sources_of(scenario: str) -> list:
+    """The sources of a scenario as specs (id = stable_id("source", name), as the tasks of the scenario use).
+
+    ``empty`` and ``demo`` have the six demo sources and the delimited-file source; ``bulk`` has its twenty sources
+    and the delimited-file source. See docs/simulator.md for their ids.
+    """
+    if scenario == "bulk":
+        specs = [{"name": name, "duration": 10 + index % 7 * 5} for index, name in enumerate(BULK_SOURCES)]
+    else:
+        specs = [{"name": name, "duration": duration, "outcome": outcome}
+                 for name, (duration, outcome) in _DEMO_SOURCE_FACTS.items()]
+    specs.append({"name": CSV_SOURCE, "kind": "delimited-file", "duration": 5})
+    return specs

@@ -20,6 +20,8 @@ import uuid
 from collections import deque
 
 from . import scenarios
+from .aggregations import (OVERLAP_DURATION, OVERLAP_TEXT, SOURCE_KINDS, SOURCE_OUTCOMES, TASK_NAMES,
+                           TIMESTAMP_FORMS, Source)
 from .definitions import ADMIN_IDENTITY_ID, BY_CODE, BY_NAME, stable_id
 from .tasks import OUTCOMES, Task
 from .timeutil import format_ms, wall_ms
@@ -35,6 +37,7 @@ DEFAULT_SETTINGS = {
     "rate_window": 10,
     "race_window": 2,
     "require_experimental": False,
+    "aggregation_timestamps": "iso",
 }
 
 FAULT_KINDS = ("status", "latency", "drop", "malformed", "html", "rate_storm", "expire_tokens")
@@ -71,6 +74,7 @@ def validate_settings(changes) -> dict:
         "rate_window": (lambda v: _is_number(v) and v > 0, "a number > 0"),
         "race_window": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
         "require_experimental": (lambda v: isinstance(v, bool), "a boolean"),
+        "aggregation_timestamps": (lambda v: v in TIMESTAMP_FORMS, "one of %s" % ", ".join(TIMESTAMP_FORMS)),
     }
     for key, value in changes.items():
         if key not in checks:
@@ -109,6 +113,7 @@ class Store:
         self._transitions = (-1, [])
         self.offset_ms = 0
         self.tasks = {}
+        self.sources = {}
         self.ordered = []
         self.created_keys = []
         self.tokens = {}
@@ -137,6 +142,8 @@ class Store:
             self.log.clear()
             self.seq = 0
             self.scenario = scenario
+            self.sources = {}
+            self.add_sources(scenarios.sources_of(scenario))
             self.add_tasks(scenarios.SCENARIOS[scenario](tasks))
 
     def update_settings(self, changes: dict) -> dict:
@@ -217,6 +224,46 @@ class Store:
                 raise InvalidRequest("a task with id %r already exists" % task_id)
             built.append(Task(task_id, definition, source, outcome, created, launch_delay, duration, launcher))
         return built
+
+    # -------------------------------------------------------------------------------- sources, aggregations
+    def add_sources(self, specs) -> list:
+        """Add sources, or replace those with the same id; returns the Source objects."""
+        if not isinstance(specs, list):
+            raise InvalidRequest("sources must be a list of source specs")
+        built = [_source(spec) for spec in specs]
+        with self.lock:
+            for source in built:
+                self.sources[source.id] = source
+        return built
+
+    def start_aggregation(self, source: Source, operation: str, launcher: str):
+        """Create the task of a started aggregation; returns ``(task, overlapping)``.
+
+        While an aggregation of the same kind runs on the source (no completionStatus yet), the new task still
+        starts, and fails at once with the "currently running aggregation" message.
+        """
+        definition = BY_NAME[TASK_NAMES[operation]]
+        with self.lock:
+            now = self.now()
+            race = self.race_ms
+            overlapping = any(task.definition is definition and task.source_id == source.id
+                              and task.status(now, race) is None for task in self.visible(now))
+            if overlapping:
+                outcome, duration = "ERROR", OVERLAP_DURATION * 1000
+            else:
+                outcome, duration = source.outcome, int(source.duration * 1000)
+            task = Task(uuid.uuid4().hex, definition, (source.id, source.name), outcome, now, 0, duration, launcher)
+            if overlapping:
+                task.failure = ("WARN", OVERLAP_TEXT, OVERLAP_TEXT)
+            self.tasks[task.id] = task
+            self.ordered.append(task)
+            if len(self.ordered) > 1 and (self.ordered[-2].created, self.ordered[-2].id) > (task.created, task.id):
+                self.ordered.sort(key=lambda t: (t.created, t.id))
+                self.created_keys = [t.created for t in self.ordered]
+            else:
+                self.created_keys.append(task.created)
+            self.changes += 1
+            return task, overlapping
 
     def visible(self, now: int) -> list:
         """Tasks created within the last 90 days, oldest first (created, then id)."""
@@ -377,6 +424,26 @@ class Store:
             entry["seq"] = self.seq
             entry["time"] = format_ms(self.now())
             self.log.append(entry)
+
+
+def _source(spec) -> Source:
+    """A Source from a control-API spec: name (required), id, kind, outcome, duration."""
+    if not isinstance(spec, dict):
+        raise InvalidRequest("a source spec must be an object")
+    unknown = set(spec) - {"id", "name", "kind", "outcome", "duration"}
+    if unknown:
+        raise InvalidRequest("unknown source spec keys: %s" % ", ".join(sorted(unknown)))
+    name = _spec_string(spec, "name", None) if "name" in spec else None
+    if name is None:
+        raise InvalidRequest("a source spec needs a name")
+    kind = spec.get("kind", "direct")
+    if kind not in SOURCE_KINDS:
+        raise InvalidRequest("source kind must be one of %s, got %r" % (", ".join(SOURCE_KINDS), kind))
+    outcome = _spec_string(spec, "outcome", "SUCCESS").upper()
+    if outcome not in SOURCE_OUTCOMES:
+        raise InvalidRequest("source outcome must be one of %s, got %r" % (", ".join(SOURCE_OUTCOMES), spec["outcome"]))
+    source_id = _spec_string(spec, "id", stable_id("source", name))
+    return Source(source_id, name, kind, outcome, _spec_number(spec, "duration", 20))
 
 
 def _b64url(value: dict) -> str:

@@ -48,7 +48,7 @@ class Task:
 
     __slots__ = ("id", "definition", "source_id", "source_name", "outcome", "created", "launched_at", "ends_at",
                  "launcher", "total", "target_pct", "completed_override", "patched_at", "frozen", "_cache",
-                 "id_key", "source_key", "launcher_key")
+                 "id_key", "source_key", "launcher_key", "failure")
 
     def __init__(self, task_id, definition, source, outcome, created, launch_delay, duration, launcher):
         """``source`` is ``(id, name)`` or None; ``created``, ``launch_delay`` and ``duration`` are milliseconds."""
@@ -70,6 +70,8 @@ class Task:
         self.id_key = task_id.lower()
         self.source_key = (self.source_id or "").lower()
         self.launcher_key = launcher.lower()
+        # (type, key, text) of the one message an ERROR task ends with instead of the generic ones, or None.
+        self.failure = None
 
     # ----------------------------------------------------------------------------------------------- state
     def status(self, now: int, race: int):
@@ -178,7 +180,10 @@ class Task:
             attributes.update(created=done // 50, updated=done // 10, deleted=done // 200, identityCount=done * 9 // 10)
         record["attributes"] = attributes
         messages = record["messages"]
-        if self.outcome == "SUCCESS":
+        if self.failure is not None and self.outcome == "ERROR":
+            kind, key, text = self.failure
+            messages.append(_message(kind, key, text))
+        elif self.outcome == "SUCCESS":
             messages.append(_message("INFO", "task_completed", "%d %s processed" % (done, noun)))
         elif self.outcome == "WARNING":
             messages.append(_message("WARN", "task_completed_with_warnings",
