@@ -2,7 +2,7 @@
 # Copyright: identitynow.tasks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Benchmark callback: when each task started and ended, per loop item and retry, with a small digest.
+"""Benchmark callback: when each task started and ended, per host, loop item and retry, with a small digest.
 
 Enabled only by the benchmark harness (tests/bench/bench.py), which sets ANSIBLE_CALLBACK_PLUGINS to this
 folder, ANSIBLE_CALLBACKS_ENABLED=bench_timer and BENCH_TIMINGS to the JSON file to write at the end of the
@@ -76,7 +76,7 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self.current = {"name": task.get_name(), "action": task.action, "start": time.time(), "end": None,
-                        "status": None, "items": [], "retries": [], "digest": {}}
+                        "status": None, "items": [], "retries": [], "digest": {}, "hosts": {}}
         self.tasks.append(self.current)
 
     def _end(self, result, status):
@@ -85,6 +85,11 @@ class CallbackModule(CallbackBase):
         self.current["end"] = time.time()
         self.current["status"] = status
         self.current["digest"] = _digest(_data(result))
+        # With several hosts, the task's end and digest are those of the last host; each host's are kept too.
+        host = getattr(getattr(result, "_host", None), "name", None)
+        if host:
+            self.current["hosts"][host] = {"end": self.current["end"], "status": status,
+                                           "digest": self.current["digest"]}
 
     def v2_runner_on_ok(self, result):
         self._end(result, "ok")
