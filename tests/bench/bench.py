@@ -720,6 +720,15 @@ class Bench:
                             "created_ago": 2 * 86400, "count": count})
         self.ctl.clear_log()
 
+    @staticmethod
+    def window_data(req):
+        """[seconds after the first API request, status] for each API request (tokens are not rate limited)."""
+        api = [e for e in req.entries if kind_of(e) != "token"]
+        if not api:
+            return []
+        first = sim_epoch(api[0]["time"])
+        return [[round(sim_epoch(e["time"]) - first, 3), e.get("status")] for e in api]
+
     def cleared(self):
         tasks = self.ctl.tasks()
         return sum(1 for t in tasks if t["_sim"]["frozen"] and t.get("completionStatus") == "TERMINATED")
@@ -757,6 +766,11 @@ class Bench:
                              self.clear_run("case3-role", "clear_role.yml",
                                             {"bench_max_tasks": count, "bench_older_than": "1h"})))
 
+        # The picture's data: each API request of each run (seconds after the run's first, status).
+        self.details["case3_requests"] = dict(
+            (title, self.window_data(result["req"])) for key, title, result in variants)
+        if floor:
+            self.details["case3_requests"]["floor.py"] = self.window_data(floor_req)
         c = 3
         floor_text = "floor.py %s" % (fmt_s(floor["process_wall"]) if floor else "not run (smoke)")
         floor_counts = ("floor.py %d / %d / %d / %d" % (floor_req["list"], floor_req["get"], floor_req["patch"],
@@ -982,8 +996,21 @@ def main(argv=None):
                                 "sizes": bench.extra_sizes.get(n)}) for n, c in extra.items() if n in cases),
         "rows": [r.as_dict() for r in bench.rows], "errors": bench.errors, "details": bench.details,
     }
+    if "case3_requests" in bench.details:
+        picture = os.path.join(bench.out, "case3-requests.svg")
+        try:
+            spec = importlib.util.spec_from_file_location("bench_picture", os.path.join(HERE, "picture.py"))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            module.draw(bench.details["case3_requests"], REAL_LIMITS["rate_limit"], REAL_LIMITS["rate_window"], picture,
+                        "Case 3, clear %d stuck tasks: API requests per sliding %d s window (%s, %s)" % (
+                            bench.size["clear_tasks"], REAL_LIMITS["rate_window"], report["mode"], info["date"]))
+            report["picture"] = picture
+        except Exception as exc:  # pylint: disable=broad-except
+            bench.errors.append({"case": 3, "error": "the picture: %s: %s" % (type(exc).__name__, exc),
+                                 "traceback": traceback.format_exc()})
+            report["errors"] = bench.errors
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    os.makedirs(bench.out, exist_ok=True)
     for name in ("bench-%s%s.json" % ("smoke-" if args.smoke else "", stamp), "latest.json"):
         with open(os.path.join(bench.out, name), "w") as handle:
             json.dump(report, handle, indent=1)
@@ -1002,6 +1029,8 @@ def main(argv=None):
     print()
     print("%d target(s) met, %d not met; results in %s" % (
         sum(1 for r in bench.rows if r.met), len(missed), os.path.join(bench.out, "latest.json")))
+    if report.get("picture"):
+        print("case 3's requests per sliding window: %s" % report["picture"])
     for error in bench.errors:
         print("case %d could not run:\n%s" % (error["case"], error["traceback"]), file=sys.stderr)
     return 1 if bench.errors else 0

@@ -37,7 +37,8 @@ EXTRA = harness().extra_cases()
 
 # Rows every run must have, by case (the start of the measure's name).
 EXPECTED = {
-    1: ("records returned", "list requests", "token requests", "wall: module task vs floor process",
+    1: ("records returned", "list requests", "token requests", "wall: module task vs null module task",
+        "wall: module process alone vs null module process", "wall: module task vs floor process",
         "wall: module task vs uri tasks", "wall: whole playbook vs uri playbook",
         "wall: collection code without Ansible", "peak RSS of the module process"),
     2: ("list requests per poll round", "API requests in total", "token requests (TTL 749 s)",
@@ -84,6 +85,12 @@ def test_bench_smoke(tmp_path):
         assert row["measure"] in proc.stdout, row
     check_requests(report)
     check_extra(report)
+    # The picture of case 3's requests per sliding window is written next to the JSON, from the run's requests.
+    assert report["picture"] == os.path.join(str(tmp_path), "case3-requests.svg")
+    with open(report["picture"]) as handle:
+        svg = handle.read()
+    assert "<svg" in svg and "task_status_info + task_status: %d API requests" % len(
+        report["details"]["case3_requests"]["task_status_info + task_status"]) in svg
     # The markdown copy of the table is written next to the JSON.
     with open(os.path.join(tmp_path, "latest.md")) as handle:
         markdown = handle.read()
@@ -104,7 +111,9 @@ def check_requests(report):
     n, page = sizes["list_tasks"], sizes["page_size"]
     pages = -(-n // page)
     records = row(report, 1, "records returned")
-    assert (records["ours"], records["floor"], records["uri"]) == (n, n, n), records
+    assert (records["ours"], records["floor"], records["uri"], records["null"]) == (n, n, n, n), records
+    null = row(report, 1, "wall: module task vs null module task")
+    assert null["null_requests"].get("api", 0) == 0 and null["null_requests"].get("token", 0) == 0, null
     lists = row(report, 1, "list requests")
     assert [lists[k]["list"] for k in ("ours", "floor", "uri")] == [pages] * 3, lists
     tokens = row(report, 1, "token requests")
