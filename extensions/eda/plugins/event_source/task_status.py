@@ -247,8 +247,6 @@ ID_CHUNK = isc_client.ID_CHUNK
 MAX_MISSES = 3
 BACKOFF_MAX = 300.0
 STATE_VERSION = 1
-# HTTP statuses after which polling again cannot help: the configuration or the credentials are wrong.
-TRANSIENT_STATUSES = isc_client.TRANSIENT_STATUSES
 _DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhdw]\s*)+$", re.IGNORECASE)
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -601,8 +599,10 @@ def apply_poll(config, tracker, fetched):
 # -- the source --------------------------------------------------------------------------------------
 
 def is_permanent(error):
-    """True for a failure that polling again cannot mend (options, credentials, permissions)."""
-    return error.status is not None and error.status not in TRANSIENT_STATUSES
+    """True for a failure that polling again cannot mend: an HTTP 3xx or 4xx answer except 408 and 429
+    (a wrong URL, credentials or permissions, a filter the API version refuses). Network faults, 5xx and
+    broken answers are transient."""
+    return error.status is not None and 300 <= error.status < 500 and error.status not in (408, 429)
 
 
 def backoff_delay(failures, interval):
