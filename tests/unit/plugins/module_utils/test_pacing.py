@@ -215,6 +215,7 @@ def test_consecutive_clients_share_pacing(sim, tmp_path, monkeypatch, shared):
     """Three runs one after the other, 4 requests each: each run alone stays under the limit of 6 per
     second; only the shared window keeps the three together under it (the control gets a 429)."""
     monkeypatch.setattr(pacing.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     sim.reset("empty", rate_limit=6, rate_window=1.0)
     outcomes = []
     for dummy in range(3):
@@ -222,7 +223,7 @@ def test_consecutive_clients_share_pacing(sim, tmp_path, monkeypatch, shared):
         outcomes += list_outcomes(client, 4)
     if shared:
         assert outcomes == [0] * 12
-        assert len(list(tmp_path.glob("identitynow.tasks-pacing-*.json"))) == 1
+        assert len(list(tmp_path.glob("identitynow.tasks-*/pacing-*.json"))) == 1
     else:
         assert 429 in outcomes
 
@@ -233,6 +234,7 @@ def test_concurrent_clients_share_pacing(sim, tmp_path, monkeypatch, shared):
     second; only the shared window, locked while it is read and written, keeps the two together under it (the
     control gets a 429)."""
     monkeypatch.setattr(pacing.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     sim.reset("empty", rate_limit=6, rate_window=1.0)
     clients = [IscClient(sim.url, *PAT, rate_limit=6, rate_limit_window=1.2, max_retries=0, shared_pacing=shared)
                for dummy in range(2)]
