@@ -90,9 +90,11 @@ options:
         matches the documented ISC gateway limit, so long runs rarely receive HTTP 429.
       - "The window is shared by every module run on the same host with the same client ID (for
         O(access_token), the client ID the token names) and API version, as the gateway counts them: the
-        request times are kept in a small file in the system's temporary directory (times only, never
-        credentials). So a list task followed at once by a task that sends many PATCH requests stays
-        under the limit too."
+        request times are kept in a small file (times only, never credentials) in a directory that only the
+        user can write, C($XDG_RUNTIME_DIR/identitynow.tasks) or else C(identitynow.tasks-<uid>) in the
+        temporary directory; a file or directory there that fails its checks is left alone, and pacing is
+        then per module run, with a warning. So a list task followed at once by a task that sends many PATCH
+        requests stays under the limit too."
       - A request counts from the moment its answer arrives, so that a slow answer cannot let the next
         window start too early.
       - C(0) disables pacing.
