@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -81,6 +84,7 @@ async def run_until(module, args, condition, timeout=15.0, queue=None):
 
 
 def java_missing_message():
+    """How to get Java for ansible-rulebook, and how to skip the tests that need it."""
     return ("the EDA integration test runs ansible-rulebook, which needs Java 17 or newer on PATH (or JAVA_HOME): "
             "install it (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; Fedora/RHEL: dnf install "
             "java-17-openjdk-headless; macOS: brew install openjdk@17), or set SKIP_EDA_JAVA_TESTS=1 to skip the "
@@ -88,4 +92,27 @@ def java_missing_message():
 
 
 def java_opt_out():
+    """True when the user has chosen to skip the tests that need Java (SKIP_EDA_JAVA_TESTS=1)."""
     return os.environ.get("SKIP_EDA_JAVA_TESTS", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_java():
+    """The java command (JAVA_HOME, else PATH) if it is Java 17 or newer; else pytest.fail with how to install
+    it, or pytest.skip when the user opted out."""
+    home = os.environ.get("JAVA_HOME")
+    command = os.path.join(home, "bin", "java") if home else None
+    if not (command and os.access(command, os.X_OK)):
+        command = shutil.which("java")
+    problem = None
+    if command is None:
+        problem = "java is not on PATH and JAVA_HOME is not set"
+    else:
+        output = subprocess.run([command, "-version"], capture_output=True, text=True, check=False).stderr
+        match = re.search(r'version "(\d+)', output)
+        if not match or int(match.group(1)) < 17:
+            problem = "java at %s is not Java 17 or newer (%s)" % (command, output.strip()[:200])
+    if problem is None:
+        return command
+    if java_opt_out():
+        pytest.skip("SKIP_EDA_JAVA_TESTS is set: %s" % problem)
+    pytest.fail("%s: %s" % (problem, java_missing_message()))
