@@ -183,6 +183,18 @@ def run(bench, size):
                   met=lib.within(worst, high=1.15),
                   data={"floor": floor, "minimum_requests": minimum, "spans": spans, "ratios": ratios})
 
+    # The part of each tenant's run that its rate limit governs: from its first API request to its last.
+    governed = {}
+    for tenant in tenants:
+        entries = results[forks]["outcomes"][tenant.name]["requests"].entries
+        times = [lib.sim_epoch(e["time"]) for e in entries if lib.kind_of(e) != "token"]
+        governed[tenant.name] = (max(times) - min(times)) if times else None
+    slowest = max((g for g in governed.values() if g is not None), default=None)
+    bench.add_row(case=c, measure="first to last request, slowest tenant, forks %d (info)" % forks,
+                  ours=lib.fmt_s(slowest), alternatives="floor %s; per tenant %s" % (
+                      lib.fmt_s(floor), " ".join(lib.fmt_x(lib.ratio(governed[t.name], floor)) for t in tenants)),
+                  ratio_text="%s floor" % lib.fmt_x(lib.ratio(slowest, floor)), data={"spans": governed})
+
     counts = results[forks]["outcomes"][tenants[0].name]["requests"]
     bench.add_row(case=c, measure="requests per tenant list / PATCH / token, forks %d (info)" % forks,
                   ours="%d / %d / %d" % (counts["list"], counts["patch"], counts["token"]),
