@@ -58,37 +58,51 @@ REPORT=$OUT/report.md
 for line in \
     '^\| Cloud Account Aggregation \| 2 \| 1 \| 1 \| 0 \| 0 \| 1 \| 5 \|$' \
     '^\| Identity Refresh \| 0 \| 0 \| 0 \| 1 \| 0 \| 0 \| 1 \|$' \
-    '^\| 50m 00s \| Active Directory / Cloud Account Aggregation \| SUCCESS \| .* \| ok-2 \|$' \
+    '^\| 50m 00s \| Active Directory / Cloud Account Aggregation \| src-ad \| SUCCESS \| .* \| ok-2 \|$' \
     '^## Failures \(2\)$' \
-    '^- \*\*ERROR\*\* Salesforce / Cloud Account Aggregation, started .*, after [0-9]+s \(`bad`\)$' \
+    '^- \*\*ERROR\*\* Salesforce / Cloud Account Aggregation \(source id `src-sf`\), started .*, after [0-9]+s \(`bad`\)$' \
     "^  - ERROR: Error connecting to source 'Salesforce'" \
     '^- \*\*TERMINATED\*\* Identity Refresh, ' \
     '^## Pending now \(2\)$' \
-    '^\| 2d 07h 33m \| SAP ERP / Cloud Account Aggregation \| .* \| ancient-stuck \|$' \
-    '^\| 7h 00m 0[0-9]s \| SAP ERP / Cloud Account Aggregation \| Aggregating accounts: [0-9]+ of [0-9]+, [0-9]+% \| .* \| stuck \|$'; do
+    '^\| 2d 07h 33m \| SAP ERP / Cloud Account Aggregation \| src-sap \| .* \| ancient-stuck \|$' \
+    '^\| 7h 00m [0-5][0-9]s \| SAP ERP / Cloud Account Aggregation \| src-sap \| Aggregating accounts: [0-9]+ of [0-9]+, [0-9]+% \| .* \| stuck \|$'; do
     grep -q -E -- "$line" "$REPORT" || { cat "$REPORT"; fail "report.md: no line matches: $line"; }
 done
 # shellcheck disable=SC2016
 if grep -q -- '`old`' "$REPORT"; then fail "report.md lists a task older than 24 hours"; fi
 slowest=$(sed -n '/^## Slowest runs/,/^## Failures/p' "$REPORT" | grep -c '^| [0-9]')
 [ "$slowest" = 5 ] || fail "report.md: $slowest slowest runs, expected 5"
+has report "The report was written to $REPORT\."
+
+# A relative task_report_file is written below the directory ansible-playbook was started from, and its path printed.
+mkdir -p "$OUT/start/reports"
+(cd "$OUT/start" && run report_relative 0 identitynow.tasks.task_report -e task_report_file=reports/relative.md)
+[ -s "$OUT/start/reports/relative.md" ] || fail "report_relative: no $OUT/start/reports/relative.md"
+has report_relative "\"The report was written to $OUT/start/reports/relative\.md\.\""
+# (Resolved against the playbook's directory instead, the write would fail: the collection has no reports/ there.)
 
 # --- wait_for_aggregation -------------------------------------------------------------------------------------------
 QUICK=(-e wait_for_aggregation_poll_interval=0.3 -e wait_for_aggregation_progress_interval=1)
 sim reset empty '[
-  {"id": "agg-1", "source_id": "src-ad", "source_name": "Active Directory", "duration": 12},
-  {"id": "agg-2", "source_id": "src-ad", "source_name": "Active Directory", "duration": 4, "outcome": "WARNING"},
+  {"id": "agg-1", "source_id": "src-ad", "source_name": "Active Directory", "duration": 16},
+  {"id": "agg-2", "source_id": "src-ad", "source_name": "Active Directory", "duration": 9, "outcome": "WARNING"},
   {"id": "groups", "source_id": "src-ad", "source_name": "Active Directory", "unique_name": "Cloud Group Aggregation", "duration": 600},
   {"id": "fails", "source_id": "src-sf", "source_name": "Salesforce", "duration": 2, "outcome": "ERROR"}
 ]'
 run wait_ok 0 identitynow.tasks.wait_for_aggregation "${QUICK[@]}" -e wait_for_aggregation_source_ids=src-ad \
     -e "wait_for_aggregation_task_names='Cloud Account Aggregation'"
-has wait_ok '"Waiting up to 3600 s for 2 of 2 task\(s\):"'
-has wait_ok '"running:  Active Directory / Cloud Account Aggregation: [A-Z][^,]+, [0-9]+%, running [0-9]+s \(agg-1\)"'
-has wait_ok '"finished: WARNING    Active Directory / Cloud Account Aggregation, [0-9]s \(agg-2\): WARN: '
-has wait_ok '"SUCCESS: all 2 task\(s\) finished without a status of ERROR, TERMINATED, after 0m [0-9]+s\."'
+has wait_ok '"Waiting up to 60m for 2 of 2 task\(s\):"'
+has wait_ok '"running:   Active Directory / Cloud Account Aggregation: [A-Z][^,]+, [0-9]+%, running [0-9]+s \(agg-1\)"'
+has wait_ok '"finished:  WARNING    Active Directory / Cloud Account Aggregation, [0-9]+s \(agg-2\): WARN: '
+has wait_ok '"SUCCESS: all 2 task\(s\) finished without a status of ERROR, TERMINATED, TEMPERROR, after 0m [0-9]+s\."'
 hasnt wait_ok 'groups'
-[ "$(grep -c '"After 0m' "$OUT/wait_ok.log")" -ge 2 ] || fail "wait_ok: fewer than 2 progress reports"
+[ "$(grep -c '"After 0m [0-9]+s of 60m: ' -E "$OUT/wait_ok.log")" -ge 2 ] || fail "wait_ok: fewer than 2 progress reports"
+# A progress round is information, not plumbing: at most three task headers from one report to the next.
+rounds=$(awk '/"After [0-9]+m [0-9]+s of /{ if (seen) print headers; seen = 1; headers = 0 } /^TASK \[/{ headers++ }' "$OUT/wait_ok.log")
+[ -n "$rounds" ] || fail "wait_ok: no two consecutive progress reports"
+for headers in $rounds; do
+    [ "$headers" -le 3 ] || { cat "$OUT/wait_ok.log"; fail "wait_ok: $headers task headers in one progress round"; }
+done
 
 run wait_failed 2 identitynow.tasks.wait_for_aggregation "${QUICK[@]}" -e wait_for_aggregation_task_ids=fails,agg-1
 has wait_failed 'FAILED: 1 of 2 task\(s\) ended with ERROR'
