@@ -521,10 +521,13 @@ def test_galaxy_importer_passes(artifact, tmp_path):
 
 
 def core_versions_under_test():
-    """ansible-core versions sanity runs on: requirements-test.txt (make sanity) and SANITY_CORES (make sanity-matrix)."""
-    pins = re.findall(r"^ansible-core==([0-9.]+)\s*$", (ROOT / "requirements-test.txt").read_text(encoding="utf-8"),
-                      re.M)
-    assert len(pins) == 1, "requirements-test.txt must pin ansible-core exactly once"
+    """ansible-core versions sanity runs on: the pin of requirements-demo.txt, which requirements-test.txt includes
+    (make sanity), and SANITY_CORES (make sanity-matrix)."""
+    files = ("requirements-demo.txt", "requirements-test.txt")
+    texts = [(ROOT / name).read_text(encoding="utf-8") for name in files]
+    assert re.search(r"^-r requirements-demo\.txt\s*$", texts[1], re.M), "requirements-test.txt must include requirements-demo.txt"
+    pins = [pin for text in texts for pin in re.findall(r"^ansible-core==([0-9.]+)\s*$", text, re.M)]
+    assert len(pins) == 1, "%s must pin ansible-core exactly once between them" % " and ".join(files)
     matrix = re.search(r"^SANITY_CORES\s*\??=\s*(.+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
     assert matrix, "Makefile has no SANITY_CORES"
     return pins + matrix.group(1).split()
