@@ -24,7 +24,7 @@ description:
   - With O(wait=true) it waits for the started (or reused) tasks exactly as M(identitynow.tasks.task_status_info)
     does, with the same code and options. A task counts as finished only when both C(completed) and
     C(completionStatus) are set.
-  - In check mode it starts nothing: it reads what runs on the sources and reports what it would do.
+  - In check mode it starts nothing; it reads what runs on the sources and reports what it would do.
 author:
   - identitynow.tasks contributors (@identitynow)
 options:
