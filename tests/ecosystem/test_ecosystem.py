@@ -515,6 +515,9 @@ def test_galaxy_importer_passes(artifact, tmp_path):
     assert result.returncode == 0 and "Importer processing completed successfully" in output, output[-6000:]
     problems = [line for line in output.splitlines() if re.match(r"\s*(WARNING|ERROR)\b", line)]
     assert not problems, "galaxy-importer reported:\n" + "\n".join(problems)
+    # The EDA event source of meta/extensions.yml is listed among the contents (docs/eda.md).
+    contents = json.loads((tmp_path / "importer_result.json").read_text(encoding="utf-8"))["contents"]
+    assert ("eda/plugins/event_source", "task_status") in [(c["content_type"], c["name"]) for c in contents]
 
 
 # -- Supported versions ----------------------------------------------------------------------------
