@@ -10,9 +10,11 @@ import asyncio
 import json
 import logging
 import os
+import re
 import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -249,9 +251,16 @@ def test_a_revoked_access_token_ends_the_source(source_module, sim, sim_server):
 
 
 def test_the_environment_of_the_awx_credential_type_is_enough(source_module, sim, sim_server, monkeypatch):
-    monkeypatch.setenv("SAIL_BASE_URL", sim_server.url)
-    monkeypatch.setenv("SAIL_CLIENT_ID", "sim-pat-client")
-    monkeypatch.setenv("SAIL_CLIENT_SECRET", SECRET)
+    """The injectors of extensions/awx/credential_type.yml (also an EDA controller credential type) are all the
+    source needs: no connection option in the rulebook. A blank field injects an empty variable."""
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "extensions" / "awx" / "credential_type.yml"
+    definition = yaml.safe_load(path.read_text(encoding="utf-8"))
+    inputs = dict(base_url=sim_server.url, client_id="sim-pat-client", client_secret=SECRET, access_token="")
+    assert sorted(f["id"] for f in definition["inputs"]["fields"]) == sorted(inputs)
+    for variable, template in definition["injectors"]["env"].items():
+        monkeypatch.setenv(variable, re.sub(r"{{\s*(\w+)\s*}}", lambda m: inputs[m.group(1)], template))
     task = sim.add_task(outcome="SUCCESS", duration=0.2)
     queue = asyncio.run(run_until(source_module, dict(interval=0.2, start="5m"), has(("finished", task["id"]))))
     assert pairs(queue.events) == [("started", task["id"]), ("finished", task["id"])]
@@ -318,6 +327,19 @@ def test_a_bad_state_file_ends_the_source(source_module, sim_server, tmp_path, c
     with pytest.raises(source_module.ConfigurationError, match=message):
         asyncio.run(source_module.main(ListQueue(), sim_args(sim_server.url, state_file=str(state))))
     assert state.read_text() == content, "a state file that is not ours is left alone"
+
+
+def test_a_fifo_or_link_put_at_the_state_file_is_neither_read_nor_followed(source_module, tmp_path):
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(source_module.ConfigurationError, match="not a regular file"):
+        source_module.read_state(str(fifo))  # returns at once: no blocking open
+    target = tmp_path / "target.json"
+    target.write_text('{"version": 1}')
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    with pytest.raises(source_module.ConfigurationError, match="never followed"):
+        source_module.read_state(str(link))
 
 
 def test_state_file_folder_must_exist(source_module, tmp_path):

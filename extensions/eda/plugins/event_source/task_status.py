@@ -22,6 +22,7 @@ import math
 import os
 import random
 import re
+import stat
 import sys
 import threading
 import time
@@ -484,12 +485,16 @@ def check_state_path(path):
 def read_state(path):
     """The JSON content of the state file, or None when there is none."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # Not through a symbolic link, and without blocking on a FIFO put there.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigurationError("identitynow.tasks.task_status: cannot read state_file %s: %s"
-                                 % (path, exc.strerror)) from None
+        raise ConfigurationError("identitynow.tasks.task_status: cannot read state_file %s: %s (a symbolic link "
+                                 "is never followed)" % (path, exc.strerror)) from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ConfigurationError("identitynow.tasks.task_status: state_file %s is not a regular file" % path)
     with os.fdopen(descriptor, "r", encoding="utf-8") as handle:
         try:
             return json.load(handle)
