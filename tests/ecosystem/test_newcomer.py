@@ -147,6 +147,17 @@ def make_sim():
         proc.wait(timeout=15)
 
 
+def test_make_sim_on_a_busy_port_names_the_port_and_how_to_choose_another():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = make("sim", "SIM_PORT=%d" % port, timeout=60)
+    assert result.returncode != 0, result.stdout
+    assert "port %d" % port in result.stdout and "SIM_PORT=" in result.stdout, result.stdout
+    assert "Traceback" not in result.stdout, result.stdout
+
+
 @pytest.mark.parametrize("guide", GUIDES)
 def test_guides_name_the_port_of_make_sim_and_its_seeded_credentials(guide):
     exports = sail_exports(guide)
