@@ -35,7 +35,7 @@ help: ## list the targets
 demo: venv-demo collection ## start a simulated tenant and run playbooks/demo.yml against it (about a minute)
 	@$(WITH_SIM) --scenario demo -- $(BIN)/ansible-playbook -i localhost, $(COLL)/playbooks/demo.yml
 	@echo "Shown: a report of the last 24 hours, a gate waiting for aggregations (one fails, as a gate should), aggregations started and waited for, and stuck tasks cleared after a check-mode preview, then left alone on a second run."
-	@echo "Next: run 'make sim' and point your own playbook at it (README.md, 'Your own playbook against the simulator')."
+	@echo "Next: start 'make sim' and run your own playbook against it, as docs/getting-started.md shows (3. Your own playbook against the simulated tenant)."
 
 sim: ## run the simulated tenant in the foreground (SIM_PORT, SIM_SCENARIO, SIM_TASKS; docs/simulator.md)
 	@PYTHONPATH=$(CURDIR)/tests/simulator exec $(PYTHON) -m isc_sim
