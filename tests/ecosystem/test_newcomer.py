@@ -280,6 +280,13 @@ def demo_closing_lines():
     return re.findall(r'^\t@echo "(.*)"$', recipe, re.M)
 
 
+def test_demo_next_line_points_to_a_section_that_exists():
+    next_line = demo_closing_lines()[1]
+    doc, section = re.search(r"([\w/-]+\.md) shows \((.+)\)\.$", next_line).groups()
+    headings = re.findall(r"^#+ (.+)$", read(doc), re.M)
+    assert section in headings, "%s has no section %r" % (doc, section)
+
+
 def test_make_demo_prints_every_step_and_ends_with_what_was_shown_and_what_next(tmp_path):
     closing = demo_closing_lines()
     assert len(closing) == 2 and closing[0].startswith("Shown: ") and closing[1].startswith("Next: "), closing
