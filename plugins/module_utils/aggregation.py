@@ -257,10 +257,10 @@ def _recover(client, plan, source_id, sent_at, known, deadline, lost):
     record = find_started(client, plan, source_id, sent_at - CLOCK_SKEW, known, deadline)
     if record is not None:
         return record["id"], None, True
+    details = (plan.kind, source_id, lost.message, plan.task_name)
     lost.message = ("the answer to the start of the %s aggregation of source %s was lost (%s), and no %s of that "
                     "source created since the request was found: it was probably not started. It was not sent "
-                    "again, so that an aggregation is never started twice" % (plan.kind, source_id, lost.message,
-                                                                               plan.task_name))
+                    "again, so that an aggregation is never started twice" % details)
     lost.args = (lost.message,)
     lost.hint = ("Look at the source's tasks in ISC (or with identitynow.tasks.task_status_info source_ids: [%s]) "
                  "before you run this again." % source_id)

@@ -115,8 +115,8 @@ def test_scenarios_name_their_sources(sim):
 
 
 @pytest.mark.parametrize("operation,version", sorted(PATHS))
-def test_start_on_every_generation_creates_a_task_that_runs_on_the_clock(sim, ad, assert_task_status, operation,
-                                                                          version):
+def test_start_on_every_generation_creates_a_task_that_runs_on_the_clock(
+        sim, ad, assert_task_status, operation, version):
     response = start(sim, operation, version, ad)
     assert response.status == 202, response
     assert response.headers["Content-Type"].startswith("application/json")

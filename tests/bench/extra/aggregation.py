@@ -148,8 +148,8 @@ def run(bench, size):
                   target="%d starts, 1 list per poll round (+2), 0 x 429" % n, met=met,
                   data={"ours": mine, "uri": theirs, "polls": polls, "expected_lists": expected_lists,
                         "decisions": [a["decision"] for a in result["aggregations"]]})
-    bench.add_row(case=NUMBER, measure="time to start and wait for %d sources (each runs %d s + 2 s race)" % (
-        n, size["duration"]),
+    measure = "time to start and wait for %d sources (each runs %d s + 2 s race)" % (n, size["duration"])
+    bench.add_row(case=NUMBER, measure=measure,
                   ours=lib.fmt_s(module_time), alternatives="uri by hand: %s" % lib.fmt_s(diy_time),
                   ratio_text=lib.fmt_x(lib.ratio(module_time, diy_time)),
                   data={"module": module_time, "uri": diy_time, "duration": size["duration"], "poll": size["poll"]})

@@ -134,8 +134,8 @@ def test_check_mode_reads_and_starts_nothing(run_module, sim, ids):
     running = run_long(sim, ids["Okta"])
     result = run_module(source_aggregation, check_mode=True, source_id=[ids["Okta"], ids["Workday"]], wait=True)
     assert result["changed"] is True
-    assert [(e["decision"], e["task_id"]) for e in result["aggregations"]] == [("waited_then_started", None),
-                                                                             ("started", None)]
+    decisions = [(e["decision"], e["task_id"]) for e in result["aggregations"]]
+    assert decisions == [("waited_then_started", None), ("started", None)]
     assert starts(sim) == [] and len(lists(sim)) == 1
     reuse = run_module(source_aggregation, check_mode=True, source_id=ids["Okta"], when_running="reuse")
     assert reuse["changed"] is False and reuse["task_ids"] == [running]
