@@ -32,7 +32,7 @@ TITLE = "many tenants"
 SIZES = {
     "full": {"tenants": 8, "stuck": 200, "rate_limit": 100, "rate_window": 10, "forks": 8},
     # Tiny, with a rate limit small enough that the floor is not zero (set per host, as a tenant's own limit).
-    "smoke": {"tenants": 3, "stuck": 5, "rate_limit": 5, "rate_window": 2, "forks": 3},
+    "smoke": {"tenants": 2, "stuck": 5, "rate_limit": 5, "rate_window": 1, "forks": 2},
 }
 PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cases", "many_tenants.yml")
 TASKS = ("Find the stuck tasks", "Clear them")
