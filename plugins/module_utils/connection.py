@@ -9,14 +9,17 @@ The matching documentation is the doc fragment identitynow.tasks.connection.
 
 from __future__ import annotations
 
+import importlib
 import os
-import traceback
+import sys
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
 from ansible_collections.identitynow.tasks.plugins.module_utils import client as client_utils
 
 TENANT_URL = "https://%s.api.identitynow.com"
+# The Python libraries the modules need where they run (requirements.txt).
+RUNTIME_LIBRARIES = ("requests", "jsonpatch")
 
 
 def isc_argument_spec(**module_options):
@@ -106,12 +109,39 @@ def resolve_connection(params, environ=None):
     )
 
 
-def client_from_module(module):
-    """The IscClient for an AnsibleModule's connection options; fails the module on bad input."""
-    if not client_utils.HAS_REQUESTS:
-        error = client_utils.REQUESTS_IMPORT_ERROR
-        module.fail_json(msg=missing_required_lib("requests"),
-                         exception="".join(traceback.format_exception_only(type(error), error)))
+def missing_libraries(names=RUNTIME_LIBRARIES):
+    """The libraries of names that this Python cannot import, in order."""
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def missing_libraries_message(needs, missing, interpreter=None):
+    """What to tell a user whose interpreter lacks libraries: every missing one, the interpreter, the command."""
+    interpreter = interpreter or sys.executable or "python3"
+    lacking = [name for name in needs if name in missing]
+    others = [name for name in missing if name not in lacking]
+    text = "This module needs the Python %s %s, which %s (the interpreter that runs the module) lacks" % (
+        "library" if len(lacking) == 1 else "libraries", " and ".join(lacking), interpreter)
+    if others:
+        text += "; the collection's other modules need %s, missing too" % " and ".join(others)
+    return ("%s. Install %s for that interpreter: %s -m pip install %s (or point ansible_python_interpreter at a "
+            "Python that has them)" % (text, "it" if len(missing) == 1 else "them", interpreter, " ".join(missing)))
+
+
+def client_from_module(module, needs=("requests",)):
+    """The IscClient for an AnsibleModule's connection options; fails the module on bad input.
+
+    needs: the Python libraries the module cannot run without; when one is missing, the module fails
+    naming every missing library at once, the interpreter, and the pip command that installs them.
+    """
+    missing = missing_libraries()
+    if any(name in missing for name in needs):
+        module.fail_json(msg=missing_libraries_message(needs, missing))
     try:
         settings = resolve_connection(module.params)
         if settings["access_token"]:

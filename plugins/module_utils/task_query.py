@@ -4,69 +4,49 @@
 
 """Reading task statuses and waiting for them: the logic behind the task_status_info module.
 
-``build_query(params)`` turns the module options into a validated ``Query`` without any HTTP: bad
-input raises IscError naming the option and the accepted values. ``run(client, query)`` reads the
+``execute(client, params)`` is the module's one call: it builds the query and runs it, and returns a
+RunResult (result, warnings, failure). ``build_query(params)`` turns the module options into a
+validated ``Query`` without any HTTP; bad input raises IscError naming the option and the accepted
+values. The argument spec checks what it can say (mutually exclusive options, choices); this module
+checks the rest: values, ranges, and what an API version supports. ``run(client, query)`` reads the
 selected tasks (GET by id, chunked ``id in (...)`` list calls, or a paged list query), applies the
-client-side filters, optionally waits until every selected task is finished, and returns an
-``Outcome`` whose ``result`` is the module result and ``failure`` the fail_json arguments, if any.
+client-side filters and optionally waits until every selected task is finished.
+``wait_for_tasks(client, ids, params)`` is the wait for a list of task ids that other modules reuse.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import time
 
 from ansible_collections.identitynow.tasks.plugins.module_utils import api_versions, filters, task_record
 from ansible_collections.identitynow.tasks.plugins.module_utils.client import MAX_PAGE_SIZE
+from ansible_collections.identitynow.tasks.plugins.module_utils.durations import has_unit, parse_duration
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
+from ansible_collections.identitynow.tasks.plugins.module_utils.results import RunResult
+from ansible_collections.identitynow.tasks.plugins.module_utils.wait import (
+    WaitState, failed_tasks, wait_for, wait_options)
 
-# Options that select tasks by content; none of them can be combined with id or ids.
+# Options that select tasks by content; none of them can be combined with id or ids. This rule stays
+# here rather than in the argument spec: an empty list and count=false do not count as set.
 FILTER_OPTIONS = ("source_ids", "completion_status", "pending", "types", "launchers", "filters", "unique_names",
                   "created_after", "created_before", "older_than", "sorters", "count")
 # Versions whose list returns only finished tasks; pending ones come from the deprecated pending-tasks list.
 FINISHED_ONLY_VERSIONS = tuple(v.name for v in api_versions.VERSIONS if v.finished_only)
-DEFAULT_MAX_RESULTS = 10000
-BACKOFF_FACTOR = 1.5
+# The structured server-side filters, which a raw filters string replaces.
+STRUCTURED_FILTERS = ("source_ids", "completion_status", "pending", "types", "launchers")
 # How many unfinished or failed tasks a failure message names (all of them are in the result).
 MESSAGE_TASKS = 10
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])", re.IGNORECASE)
-_DURATION_FULL = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[wdhms]\s*)+$", re.IGNORECASE)
-_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 # -- parsing helpers ---------------------------------------------------------------------------
 
-def parse_duration(text, option):
-    """Seconds in a duration such as '90s', '30m', '6h', '2d', '1w' or '1h30m'; a bare number is seconds."""
-    value = str(text).strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = None
-    if seconds is None and _DURATION_FULL.match(value):
-        seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(value))
-    if seconds is None or seconds < 0 or math.isinf(seconds) or math.isnan(seconds):
-        raise IscError("%s must be a duration of 0 or more: a number of seconds or a number with one of the units "
-                       "s, m, h, d, w (for example 30m, 6h, 2d, 1h30m); got %r" % (option, text))
-    return seconds
-
-
-def parse_datetime(text):
-    """Epoch seconds of an ISO 8601 date-time or date (midnight UTC) string; None when text is not one."""
-    if not isinstance(text, str):
-        return None
-    return task_record.epoch_of(text, allow_date=True)
-
-
 def parse_time_bound(value, option, now):
     """Epoch seconds for created_after/created_before: a date-time, a date, or a duration ago."""
     text = str(value).strip()
-    when = parse_datetime(text)
+    when = task_record.epoch_of(text, allow_date=True)
     if when is not None:
         return when
-    if _DURATION_FULL.match(text):
+    if has_unit(text):
         return now - parse_duration(text, option)
     raise IscError("%s must be an ISO 8601 date-time such as 2025-01-31T08:00:00Z, a date such as 2025-01-31 "
                    "(UTC), or a duration such as 30m, 6h, 2d meaning that long ago; got %r" % (option, value))
@@ -87,31 +67,42 @@ def _string_list(params, option):
     return result
 
 
+def _option_is_set(params, name):
+    value = params.get(name)
+    if name == "count":
+        return bool(value)
+    return value is not None and value != [] and value != ""
+
+
 # -- the query ---------------------------------------------------------------------------------
 
 class Query:
-    """Validated options: what to read, how to filter it, whether and how to wait."""
+    """Validated options: what to read, how to filter it, whether and how to wait.
+
+    An option a library caller leaves out (None) is not set: no page size (the client's), no cap,
+    no wait. The server-side filter is built for one API version by for_version(): build_query()
+    does it for the module's api_version, run() again when the client speaks another one.
+    """
 
     def __init__(self):
-        self.api_version = "v2026"
+        self.api_version = None
         self.task_id = None           # one task, read with GET by id
         self.ids = None               # many tasks, read with chunked 'id in (...)' list calls
-        self.server_filter = None     # a filters.Expr, a raw filter string, or None
+        self.conditions = []          # (option, filters.Expr) of the structured server-side filters
+        self.pending = None           # True, False or None (both)
+        self.raw_filter = None        # the filters option, sent as is
+        self.server_filter = None     # a filters.Expr, a raw filter string, or None (set by for_version)
         self.path = None              # None: the list endpoint; else the pending-tasks endpoint
         self.sorters = None
-        self.page_size = MAX_PAGE_SIZE
-        self.max_results = DEFAULT_MAX_RESULTS  # 0: no cap
+        self.page_size = None         # None: the client's page size
+        self.max_results = None       # None or 0: no cap
         self.count = False
         self.unique_names = None      # lower-cased names, matched on the client side
         self.created_after = None     # epoch seconds
         self.created_before = None
         self.fields = None
-        self.wait = False
-        self.wait_timeout = 600.0
-        self.wait_sleep = 5.0
-        self.wait_sleep_max = 30.0
-        self.fail_on_status = []
-        self.fail_on_missing = False
+        self.wait = None              # wait.WaitOptions
+        self.empty_ids_warning = False
 
     @property
     def by_id(self):
@@ -128,7 +119,7 @@ class Query:
             if not any(isinstance(n, str) and n.strip().lower() in self.unique_names for n in names):
                 return False
         if self.created_after is not None or self.created_before is not None:
-            created = parse_datetime(record.get("created"))
+            created = task_record.epoch_of(record.get("created"))
             if created is None:
                 return False
             if self.created_after is not None and created < self.created_after:
@@ -137,18 +128,31 @@ class Query:
                 return False
         return True
 
-
-def _option_is_set(params, name):
-    value = params.get(name)
-    if name == "count":
-        return bool(value)
-    return value is not None and value != [] and value != ""
+    def for_version(self, version):
+        """Check the server-side filters against an API version and build them; IscError naming the option."""
+        row = api_versions.get(version)
+        parts = [_checked(expr, option, version) for option, expr in self.conditions]
+        self.path = None
+        if self.pending and version in FINISHED_ONLY_VERSIONS:
+            # These lists hold only finished tasks and cannot filter with isnull: read pending-tasks,
+            # which takes no filters or sorters at all.
+            blockers = [option for option, dummy in self.conditions if option in ("source_ids", "types")]
+            blockers += [name for name, value in (("filters", self.raw_filter), ("sorters", self.sorters)) if value]
+            if blockers:
+                raise IscError(
+                    "pending: api_version %s lists pending tasks only through its deprecated pending-tasks "
+                    "endpoint, which accepts no filters or sorters; remove %s, or use api_version v2025, v2026 "
+                    "or v1 (they filter with completionStatus isnull)" % (version, ", ".join(blockers)))
+            self.path = row.pending_tasks_path
+        elif self.pending:
+            parts.append(_checked(filters.isnull("completionStatus"), "pending", version))
+        self.server_filter = self.raw_filter if self.raw_filter is not None else filters.and_(*parts)
+        self.api_version = version
+        return self
 
 
 def _checked(expr, option, api_version):
     """expr checked against api_version, with the option named in the error."""
-    if expr is None:
-        return None
     try:
         return expr.check(api_version)
     except IscError as exc:
@@ -159,14 +163,21 @@ def build_query(params, now=None):
     """A Query from module params; IscError naming the option and accepted values on bad input. No HTTP."""
     now = time.time() if now is None else now
     query = Query()
-    version = params.get("api_version") or "v2026"
-    query.api_version = version
+    _select_by_id(query, params)
+    _sizes(query, params)
+    _server_filters(query, params)
+    _client_filters(query, params, now)
+    _result_shape(query, params)
+    query.wait = wait_options(params)
+    query.empty_ids_warning = query.wait.wait and query.ids == []
+    if params.get("api_version") is not None:
+        query.for_version(params["api_version"])
+    return query
 
-    # -- selection by id -------------------------------------------------------------------
+
+def _select_by_id(query, params):
     task_id = params.get("id")
     ids = _string_list(params, "ids")
-    if task_id is not None and ids is not None:
-        raise IscError("id and ids are mutually exclusive: use id for one task or ids for many")
     if task_id is not None:
         task_id = str(task_id).strip()
         if not task_id:
@@ -180,81 +191,58 @@ def build_query(params, now=None):
     query.task_id = task_id
     query.ids = ids
 
-    # -- sizes -----------------------------------------------------------------------------
-    page_size = params.get("page_size")
-    if page_size is not None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise IscError("page_size must be between 1 and %d, got %s" % (MAX_PAGE_SIZE, page_size))
-        query.page_size = page_size
-    max_results = params.get("max_results")
-    if max_results is not None:
-        if max_results < 0:
-            raise IscError("max_results must be 0 (no cap) or more, got %s" % max_results)
-        query.max_results = max_results
 
-    # -- server-side filters ---------------------------------------------------------------
-    parts = []
+def _sizes(query, params):
+    page_size = params.get("page_size")
+    if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise IscError("page_size must be between 1 and %d, got %s" % (MAX_PAGE_SIZE, page_size))
+    query.page_size = page_size
+    max_results = params.get("max_results")
+    if max_results is not None and max_results < 0:
+        raise IscError("max_results must be 0 (no cap) or more, got %s" % max_results)
+    query.max_results = max_results
+    query.count = bool(params.get("count"))
+
+
+def _server_filters(query, params):
     source_ids = _string_list(params, "source_ids")
     if source_ids:
-        parts.append(_checked(filters.in_("sourceId", source_ids), "source_ids", version))
+        query.conditions.append(("source_ids", filters.in_("sourceId", source_ids)))
     statuses = task_record.normalize_statuses(params.get("completion_status"), "completion_status")
-    pending = params.get("pending")
-    if statuses and pending:
+    query.pending = params.get("pending")
+    if statuses and query.pending:
         raise IscError("completion_status and pending: true contradict each other: a pending task has no "
                        "completion status")
     if statuses:
-        parts.append(_checked(filters.in_("completionStatus", statuses), "completion_status", version))
-    elif pending is False:
-        parts.append(_checked(filters.in_("completionStatus", task_record.COMPLETION_STATUSES), "pending", version))
+        query.conditions.append(("completion_status", filters.in_("completionStatus", statuses)))
+    elif query.pending is False:
+        query.conditions.append(("pending", filters.in_("completionStatus", task_record.COMPLETION_STATUSES)))
     types = _string_list(params, "types")
     if types:
-        parts.append(_checked(filters.in_("type", [t.upper() for t in types]), "types", version))
+        query.conditions.append(("types", filters.in_("type", [t.upper() for t in types])))
     launchers = _string_list(params, "launchers")
     if launchers:
-        parts.append(_checked(filters.in_("launcher", launchers), "launchers", version))
+        query.conditions.append(("launchers", filters.in_("launcher", launchers)))
     query.sorters = params.get("sorters")
-    if query.sorters is not None and query.sorters not in ("created", "-created"):
-        raise IscError("sorters must be one of created, -created; got %r" % query.sorters)
-
-    if pending:
-        if version in FINISHED_ONLY_VERSIONS:
-            # These lists hold only finished tasks and cannot filter with isnull: read pending-tasks,
-            # which takes no filters or sorters at all.
-            candidates = (("source_ids", source_ids), ("types", types), ("filters", params.get("filters")),
-                          ("sorters", query.sorters))
-            blockers = [name for name, value in candidates if value]
-            if blockers:
-                raise IscError(
-                    "pending: api_version %s lists pending tasks only through its deprecated pending-tasks "
-                    "endpoint, which accepts no filters or sorters; remove %s, or use api_version v2025, v2026 "
-                    "or v1 (they filter with completionStatus isnull)" % (version, ", ".join(blockers)))
-            query.path = api_versions.get(version).pending_tasks_path
-        else:
-            parts.append(_checked(filters.isnull("completionStatus"), "pending", version))
 
     raw = params.get("filters")
     if raw is not None:
         raw = str(raw).strip()
         if not raw:
             raise IscError("filters must not be empty")
-        if parts:
-            used = [n for n in ("source_ids", "completion_status", "pending", "types", "launchers")
-                    if params.get(n) not in (None, [])]
+        if query.conditions or query.pending:
+            used = [n for n in STRUCTURED_FILTERS if params.get(n) not in (None, [])]
             raise IscError("filters (a raw filter string) cannot be combined with %s; put every condition in "
                            "filters, or use only the structured options" % ", ".join(used))
-        query.server_filter = raw
-    else:
-        query.server_filter = filters.and_(*parts)
+        query.raw_filter = raw
 
-    # -- client-side filters ---------------------------------------------------------------
+
+def _client_filters(query, params, now):
     unique_names = _string_list(params, "unique_names")
     if unique_names:
         query.unique_names = [n.lower() for n in unique_names]
     if params.get("created_after") is not None:
         query.created_after = parse_time_bound(params["created_after"], "created_after", now)
-    if params.get("older_than") is not None and params.get("created_before") is not None:
-        raise IscError("created_before and older_than are mutually exclusive: older_than: 6h means "
-                       "created_before six hours ago")
     if params.get("created_before") is not None:
         query.created_before = parse_time_bound(params["created_before"], "created_before", now)
     if params.get("older_than") is not None:
@@ -263,9 +251,9 @@ def build_query(params, now=None):
             and query.created_after >= query.created_before):
         raise IscError("created_after (%s) must be earlier than created_before/older_than (%s)"
                        % (_iso(query.created_after), _iso(query.created_before)))
-    query.count = bool(params.get("count"))
 
-    # -- result shape ----------------------------------------------------------------------
+
+def _result_shape(query, params):
     fields = _string_list(params, "fields")
     if fields is not None:
         unknown = [f for f in fields if f not in task_record.TASK_FIELDS]
@@ -273,20 +261,6 @@ def build_query(params, now=None):
             raise IscError("fields: unknown field(s) %s; accepted (TaskStatus fields, camelCase): %s"
                            % (", ".join(unknown), ", ".join(task_record.TASK_FIELDS)))
         query.fields = fields
-
-    # -- waiting ---------------------------------------------------------------------------
-    query.wait = bool(params.get("wait"))
-    for name in ("wait_timeout", "wait_sleep", "wait_sleep_max"):
-        value = params.get(name)
-        if value is None:
-            continue
-        if value <= 0 or math.isinf(value) or math.isnan(value):
-            raise IscError("%s must be a number of seconds greater than 0, got %s" % (name, value))
-        setattr(query, name, float(value))
-    query.wait_sleep_max = max(query.wait_sleep_max, query.wait_sleep)
-    query.fail_on_status = task_record.normalize_statuses(params.get("fail_on_status"), "fail_on_status")
-    query.fail_on_missing = bool(params.get("fail_on_missing"))
-    return query
 
 
 def _iso(epoch):
@@ -313,7 +287,7 @@ def read(client, query, deadline=None):
         try:
             selection.records.append(client.get_task(query.task_id, deadline=deadline))
         except IscError as exc:
-            if exc.status != 404:
+            if exc.status != 404 or exc.path_missing:
                 raise
             selection.missing.append(query.task_id)
         return selection
@@ -330,7 +304,7 @@ def read(client, query, deadline=None):
 
 def _read_list(client, query, selection, deadline):
     cap = query.max_results or None
-    page_size = query.page_size
+    page_size = query.page_size or MAX_PAGE_SIZE
     server_cap = None
     if cap and not query.client_side:
         # Every record the server sends is kept: ask for no more than needed.
@@ -370,57 +344,6 @@ def _read_list(client, query, selection, deadline):
     return selection
 
 
-# -- waiting -----------------------------------------------------------------------------------
-
-class WaitState:
-    """Progress of a wait, reported in the result."""
-
-    def __init__(self):
-        self.polls = 0
-        self.timed_out = False
-        self.elapsed = 0.0
-        self.disappeared = []
-
-
-def wait_for(client, query, selection, start, deadline, clock, sleep, state=None):
-    """Poll the unfinished tasks of selection until all are finished, one fails, or the deadline passes.
-
-    One poll round is one client.get_tasks_by_ids call for the tasks still running: one list request
-    per 50 ids. The records in selection are replaced by the newest ones as they come. Returns a
-    WaitState (the one given, updated as the wait goes, so that a caller still has it when the client
-    raises IscError).
-    """
-    state = state or WaitState()
-    index = dict((record.get("id"), i) for i, record in enumerate(selection.records))
-    interval = query.wait_sleep
-    while True:
-        if query.fail_on_status and _failed_tasks(selection.records, query.fail_on_status):
-            break
-        running = [r.get("id") for r in selection.records
-                   if not task_record.is_finished(r) and r.get("id") not in state.disappeared]
-        if not running:
-            break
-        remaining = deadline - clock()
-        if remaining <= 0:
-            state.timed_out = True
-            break
-        sleep(min(interval, remaining))
-        interval = min(interval * BACKOFF_FACTOR, query.wait_sleep_max)
-        found = client.get_tasks_by_ids(running, deadline=deadline)
-        state.polls += 1
-        for task_id in running:
-            if task_id in found:
-                selection.records[index[task_id]] = found[task_id]
-            else:
-                state.disappeared.append(task_id)
-    state.elapsed = clock() - start
-    return state
-
-
-def _failed_tasks(records, statuses):
-    return [r for r in records if task_record.is_finished(r) and task_record.status_of(r) in statuses]
-
-
 # -- results -----------------------------------------------------------------------------------
 
 def summarize(records, now=None):
@@ -435,7 +358,7 @@ def summarize(records, now=None):
         else:
             pending.append(record)
     oldest = None
-    dated = [(parse_datetime(r.get("created")), r) for r in pending]
+    dated = [(task_record.epoch_of(r.get("created")), r) for r in pending]
     dated = [(when, r) for when, r in dated if when is not None]
     if dated:
         when, record = min(dated, key=lambda item: item[0])
@@ -456,39 +379,71 @@ def project(record, fields):
     return dict((key, record[key]) for key in keys if key in record)
 
 
-class Outcome:
-    """The module result, warnings, and fail_json arguments when the module must fail."""
+# -- running -----------------------------------------------------------------------------------
 
-    def __init__(self, result, warnings, failure=None):
-        self.result = result
-        self.warnings = warnings
-        self.failure = failure
+def execute(client, params):
+    """The module's one call: build the query from params and run it; a RunResult, never an exception."""
+    try:
+        return run(client, build_query(params))
+    except IscError as exc:
+        return RunResult.failed(exc)
+
+
+def wait_for_tasks(client, task_ids, params, clock=None, sleep=None):
+    """Wait until the tasks of task_ids are finished, with the wait options of params (wait_argument_spec()).
+
+    For modules that start tasks and wait for them: reads the ids (one list request per 50), polls
+    until every task is finished, one ends in fail_on_status, or wait_timeout passes, and returns a
+    RunResult with the keys of task_status_info (task_statuses, summary, missing, elapsed, polls,
+    timed_out). A missing id fails unless fail_on_missing is false. Never raises IscError.
+    """
+    query = Query()
+    try:
+        query.ids = list(dict.fromkeys(task_ids))
+        query.wait = wait_options(dict(params, wait=True))
+    except IscError as exc:
+        return RunResult.failed(exc)
+    query.empty_ids_warning = not query.ids
+    try:
+        return run(client, query, clock=clock, sleep=sleep)
+    except IscError as exc:
+        return RunResult.failed(exc)
 
 
 def run(client, query, clock=None, sleep=None, now=None):
-    """Read (and wait for) the selected tasks; an Outcome. IscError from reading propagates."""
+    """Read (and wait for) the selected tasks; a RunResult.
+
+    IscError from reading propagates when not waiting (execute() turns it into a failure); while
+    waiting, an error is a failure that still reports how long and how often the module polled.
+    """
     clock = clock or client.clock
     sleep = sleep or client.sleep
+    waiting = query.wait is not None and query.wait.wait
+    if not query.by_id and query.api_version != client.api_version:
+        query.for_version(client.api_version)
     start = clock()
-    deadline = start + query.wait_timeout if query.wait else None
+    deadline = start + query.wait.timeout if waiting else None
 
-    if not query.wait:
+    warnings = []
+    if query.empty_ids_warning:
+        warnings.append("wait is true but ids is empty: there is nothing to wait for, so the module returned "
+                        "at once")
+    if not waiting:
         selection = read(client, query)
         failure = state = None
     else:
-        # While waiting, an error still reports how long and how often the module polled.
         selection = Selection()
         state = WaitState()
         failure = None
         try:
             selection = read(client, query, deadline=deadline)
-            wait_for(client, query, selection, start, deadline, clock, sleep, state)
+            wait_for(client, selection.records, query.wait, start, deadline, clock, sleep, state)
         except IscError as exc:
             state.elapsed = clock() - start
             state.timed_out = clock() >= deadline
             failure = exc.to_result()
             failure["msg"] = "while waiting for tasks: %s" % failure["msg"]
-    warnings = list(selection.warnings)
+    warnings.extend(selection.warnings)
 
     disappeared = state.disappeared if state else []
     records = [r for r in selection.records if r.get("id") not in disappeared]
@@ -507,7 +462,7 @@ def run(client, query, clock=None, sleep=None, now=None):
         result["total"] = selection.total
     if not query.by_id:
         result["truncated"] = selection.truncated
-    if query.wait:
+    if waiting:
         result.update(elapsed=round(state.elapsed, 3), polls=state.polls, timed_out=state.timed_out)
 
     if failure is None:
@@ -516,12 +471,13 @@ def run(client, query, clock=None, sleep=None, now=None):
         failure = dict(failure)
         for key, value in result.items():
             failure.setdefault(key, value)
-    return Outcome(result, warnings, failure)
+    return RunResult(result, warnings, failure)
 
 
 def _failure(query, records, missing, state):
     """fail_json arguments when a task ended in fail_on_status, the wait timed out, or tasks are missing."""
-    failed = _failed_tasks(records, query.fail_on_status) if query.fail_on_status else []
+    options = query.wait
+    failed = failed_tasks(records, options.fail_on_status) if options and options.fail_on_status else []
     if failed:
         details = []
         for record in failed[:MESSAGE_TASKS]:
@@ -530,19 +486,22 @@ def _failure(query, records, missing, state):
                                                    (": " + "; ".join(messages)) if messages else ""))
         more = " (and %d more)" % (len(failed) - MESSAGE_TASKS) if len(failed) > MESSAGE_TASKS else ""
         return dict(msg="%d task(s) ended with a status listed in fail_on_status (%s): %s%s"
-                        % (len(failed), ", ".join(query.fail_on_status), " | ".join(details), more),
+                        % (len(failed), ", ".join(options.fail_on_status), " | ".join(details), more),
                     failed_tasks=[dict(task_record.progress_of(r), messages=task_record.messages_of(r)) for r in failed])
     if state is not None and state.timed_out:
         unfinished = [r for r in records if not task_record.is_finished(r)]
         details = ["%s: %s" % (task_record.describe(r), task_record.progress_text(r)) for r in unfinished[:MESSAGE_TASKS]]
         more = " (and %d more)" % (len(unfinished) - MESSAGE_TASKS) if len(unfinished) > MESSAGE_TASKS else ""
         return dict(msg="timed out after %.1f s (wait_timeout %s s) with %d of %d task(s) unfinished: %s%s"
-                        % (state.elapsed, _number(query.wait_timeout), len(unfinished), len(records),
+                        % (state.elapsed, _number(options.timeout), len(unfinished), len(records),
                            " | ".join(details), more),
                     unfinished=[task_record.progress_of(r) for r in unfinished])
-    if missing and query.fail_on_missing:
-        return dict(msg="ISC did not return %d task(s) (fail_on_missing is true): %s. Tasks older than 90 days "
-                        "are not returned." % (len(missing), ", ".join(missing)))
+    if missing and options and options.fail_on_missing:
+        return dict(msg="ISC did not return %d task(s) (fail_on_missing is true%s): %s. Tasks older than 90 days "
+                        "are not returned, and neither are the tasks of another tenant: check the ids, or set "
+                        "fail_on_missing: false to accept missing tasks"
+                        % (len(missing), ", the default with wait: true" if options.missing_by_default else "",
+                           ", ".join(missing)))
     return None
 
 

@@ -16,7 +16,11 @@ and reports one outcome per task:
 - ``refused``: the module would not change it (already finished, a ``test`` operation does not hold,
   or the task changed between the read and the write);
 - ``failed``: ISC rejected the PATCH, or its outcome could not be established;
-- ``skipped``: not attempted because ``stop_on_error`` stopped the run.
+- ``skipped``: not attempted because ``stop_on_error`` stopped the run, or because ISC refused a PATCH
+  with HTTP 403 (the token's rights, the same for every task: the run stops instead of sending N
+  PATCHes that get N identical 403s).
+
+Whatever the client raises for one task becomes that task's outcome; the run goes on.
 
 The PATCH is guarded by RFC 6902 ``test`` operations on ``/modified`` (and on ``/completionStatus`` once
 it is set) with the values just read, so ISC applies nothing if the task moved on in between. A test
@@ -28,19 +32,17 @@ outcome; the PATCH is never sent a second time.
 from __future__ import annotations
 
 import re
-import traceback
 
-from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
+from ansible_collections.identitynow.tasks.plugins.module_utils.errors import PATCH_403_HINT, IscError
+from ansible_collections.identitynow.tasks.plugins.module_utils.results import RunResult
 from ansible_collections.identitynow.tasks.plugins.module_utils.task_record import (
-    format_timestamp, normalize_status, parse_timestamp, utc_now)
+    format_timestamp, normalize_status, parse_timestamp, status_of, utc_now)
 
 try:
     import jsonpatch
     HAS_JSONPATCH = True
-    JSONPATCH_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - depends on the environment
+except ImportError:  # pragma: no cover - connection.client_from_module names it to the user
     HAS_JSONPATCH = False
-    JSONPATCH_IMPORT_ERROR = traceback.format_exc()
 
 STATUS = "completionStatus"
 COMPLETED = "completed"
@@ -166,14 +168,13 @@ def validate_patch(operations, now, allow_other_paths=False):
 class UpdateRequest:
     """Validated module options: which tasks, which desired state, which safety settings."""
 
-    def __init__(self, ids, single, completion_status=None, completed=None, patch=None, allow_finished=False,
-                 guard=True, stop_on_error=False, fail_on=FAIL_ON_CHOICES, now=None):
+    def __init__(self, ids, single, guard, fail_on, allow_finished, stop_on_error, now):
         self.ids = ids
         self.single = single
-        self.completion_status = completion_status
-        self.completed = completed            # wire form, or None
+        self.completion_status = None
+        self.completed = None                 # wire form, or None
         self.completed_is_now = False
-        self.patch = patch
+        self.patch = None
         self.allow_finished = allow_finished
         self.guard = guard
         self.stop_on_error = stop_on_error
@@ -182,48 +183,37 @@ class UpdateRequest:
 
 
 def request_from_params(params, now=None):
-    """An UpdateRequest from module params; IscError naming the option for bad input."""
+    """An UpdateRequest from module params; IscError naming the option for bad input.
+
+    The argument spec of task_status already holds the rules it can say (id or ids, one of the desired
+    state options, patch apart from them, the fail_on choices) and the defaults; guard and fail_on must
+    be given. This checks the values: ids and the desired state, and the raw patch.
+    """
     now = now or utc_now()
     task_id, ids = params.get("id"), params.get("ids")
-    if task_id is not None and ids is not None:
-        raise IscError("id and ids are mutually exclusive: set one of them")
     if task_id is not None:
         if not isinstance(task_id, str) or not task_id.strip():
             raise IscError("id must be a non-empty task id, got %r" % (task_id,))
         wanted, single = [task_id.strip()], True
-    elif ids is not None:
+    else:
         if not isinstance(ids, list) or not ids:
             raise IscError("ids must be a non-empty list of task ids")
         bad = [i for i in ids if not isinstance(i, str) or not i.strip()]
         if bad:
             raise IscError("ids must hold only non-empty task ids, got %r" % (bad[0],))
         wanted, single = list(dict.fromkeys(i.strip() for i in ids)), False
-    else:
-        raise IscError("one of id or ids is required")
 
+    request = UpdateRequest(wanted, single, guard=params["guard"], fail_on=params["fail_on"],
+                            allow_finished=bool(params.get("allow_finished")),
+                            stop_on_error=bool(params.get("stop_on_error")), now=now)
     status, completed, patch = params.get("completion_status"), params.get("completed"), params.get("patch")
-    if patch is not None and (status is not None or completed is not None):
-        raise IscError("patch is mutually exclusive with completion_status and completed")
-    if patch is None and status is None and completed is None:
-        raise IscError("one of completion_status, completed or patch is required")
-
-    fail_on = params.get("fail_on")
-    fail_on = FAIL_ON_CHOICES if fail_on is None else fail_on
-    bad = [f for f in fail_on if f not in FAIL_ON_CHOICES]
-    if bad:
-        raise IscError("fail_on accepts %s, got %r" % (", ".join(FAIL_ON_CHOICES), bad[0]))
-
-    request = UpdateRequest(wanted, single, allow_finished=bool(params.get("allow_finished")),
-                            guard=params.get("guard", True) is not False,
-                            stop_on_error=bool(params.get("stop_on_error")), fail_on=fail_on, now=now)
     if patch is not None:
         request.patch = validate_patch(patch, now, allow_other_paths=bool(params.get("allow_other_paths")))
-    else:
-        if status is not None:
-            request.completion_status = normalize_status(status)
-        if completed is not None:
-            request.completed = normalize_completed(completed, now)
-            request.completed_is_now = isinstance(completed, str) and completed.strip().lower() == NOW
+    if status is not None:
+        request.completion_status = normalize_status(status)
+    if completed is not None:
+        request.completed = normalize_completed(completed, now)
+        request.completed_is_now = isinstance(completed, str) and completed.strip().lower() == NOW
     return request
 
 
@@ -244,10 +234,8 @@ def desired_fields(task, request):
     """(before, after) of completionStatus and completed, from the desired-state options."""
     before = dict((name, task[name]) for name in FIELDS if name in task)
     after = dict(before)
-    current_status = task.get(STATUS)
-    if request.completion_status is not None:
-        if not (isinstance(current_status, str) and current_status.upper() == request.completion_status):
-            after[STATUS] = request.completion_status
+    if request.completion_status is not None and status_of(task) != request.completion_status:
+        after[STATUS] = request.completion_status
     current_completed = task.get(COMPLETED)
     if request.completed is not None:
         if request.completed_is_now:
@@ -275,7 +263,7 @@ def guard_operations(task):
 def same_value(name, left, right):
     """Field equality as the platform means it: statuses in any case, completion times as instants."""
     if name == STATUS and isinstance(left, str) and isinstance(right, str):
-        return left.upper() == right.upper()
+        return status_of({STATUS: left}) == status_of({STATUS: right})
     if name == COMPLETED and isinstance(left, str) and isinstance(right, str):
         return same_instant(left, right)
     return left == right
@@ -322,6 +310,12 @@ def _error_details(error):
     return details
 
 
+def _token_cannot_patch(entry):
+    """True for the entry of a PATCH refused with HTTP 403: the token's rights, the same for every task."""
+    error = entry.get("error") or {}
+    return entry["outcome"] == "failed" and error.get("status") == 403 and error.get("method") == "PATCH"
+
+
 class TaskUpdater:
     """Runs an UpdateRequest against an IscClient."""
 
@@ -338,30 +332,50 @@ class TaskUpdater:
             try:
                 return {ids[0]: self.client.get_task(ids[0])}
             except IscError as exc:
-                if exc.status == 404:
+                if exc.status == 404 and not exc.path_missing:
                     return {}
                 raise
         return self.client.get_tasks_by_ids(ids)
 
     def run(self):
-        """The module result: changed, failed, msg, and per-task entries (see the module's RETURN)."""
+        """A RunResult: changed, msg and per-task entries (see the module's RETURN); a failure per fail_on.
+
+        IscError propagates when the first read fails. After that every task gets an outcome, whatever
+        the client raises for one of them.
+        """
         found = self.read()
         entries = []
-        stopped = False
+        skip_reason = None
         for task_id in self.request.ids:
-            if stopped:
-                entries.append(self._entry(task_id, "skipped", None, [], msg="not attempted: stop_on_error stopped "
-                                           "the run at an earlier failure"))
-                continue
             task = found.get(task_id)
+            if skip_reason is not None:
+                entries.append(self._entry(task_id, "skipped", None, [], msg=skip_reason))
+                continue
             if task is None:
                 entry = self._entry(task_id, "not_found", None, [], msg=NOT_FOUND_MSG)
             else:
-                entry = self.update_one(task_id, task)
+                entry = self._update_safely(task_id, task)
             entries.append(entry)
             if self.request.stop_on_error and entry["outcome"] in self.request.fail_on:
-                stopped = True
+                skip_reason = "not attempted: stop_on_error stopped the run at an earlier failure"
+            elif _token_cannot_patch(entry):
+                skip_reason = ("not attempted: ISC refused the PATCH of task %s with HTTP 403, so this token cannot "
+                               "update task statuses. %s" % (task_id, entry["error"].get("hint") or PATCH_403_HINT))
         return self._result(entries)
+
+    def _update_safely(self, task_id, task):
+        """update_one(), with anything the client raises for this task made its outcome."""
+        if not isinstance(task, dict):
+            return self._entry(task_id, "failed", None, [], msg="ISC listed this task as %s, not as a task "
+                               "record; nothing was sent" % _json_type(task))
+        try:
+            return self.update_one(task_id, task)
+        except IscError as exc:
+            return self._entry(task_id, "failed", task, [], error=_error_details(exc), msg=str(exc))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # An answer of an unexpected shape that got past the client's checks.
+            return self._entry(task_id, "failed", task, [], msg="the answers of ISC for this task could not be "
+                               "read (%s: %s); check the task in ISC" % (type(exc).__name__, exc))
 
     def update_one(self, task_id, task):
         plan = plan_update(task, self.request)
@@ -375,19 +389,26 @@ class TaskUpdater:
         except IscError as exc:
             return self._after_error(task_id, task, plan, exc)
         if not isinstance(updated, dict):
-            updated = plan.expected
+            # The PATCH was sent and answered, but not with a task: establish what happened by reading it.
+            return self._after_error(task_id, task, plan, IscError(
+                "ISC answered the PATCH with %s, not a task record" % _json_type(updated), method="PATCH",
+                uncertain=True))
         return self._entry(task_id, "changed", updated, plan.operations, before=task, changes=plan.changes)
 
     def _reread(self, task_id):
         try:
-            return self.client.get_task(task_id), None
+            current = self.client.get_task(task_id)
         except IscError as exc:
             return None, exc
+        if not isinstance(current, dict):
+            return None, IscError("ISC answered the read of task %s with %s, not a task record"
+                                  % (task_id, _json_type(current)))
+        return current, None
 
     def _after_error(self, task_id, task, plan, exc):
         """Establish the outcome of a PATCH that did not answer 200, never sending it again."""
         details = _error_details(exc)
-        if exc.status == 404:
+        if exc.status == 404 and not exc.path_missing:
             return self._entry(task_id, "not_found", None, plan.operations, msg=NOT_FOUND_MSG, error=details)
         if exc.uncertain:
             current, reread_error = self._reread(task_id)
@@ -449,7 +470,7 @@ class TaskUpdater:
         for entry in entries:
             summary[entry["outcome"]] += 1
         failing = [e for e in entries if e["outcome"] in self.request.fail_on]
-        result = {"changed": any(e["changed"] for e in entries), "failed": bool(failing)}
+        result = {"changed": any(e["changed"] for e in entries)}
         if self.request.single:
             entry = entries[0]
             result.update(task=entry["task"], operations=entry["operations"], outcome=entry["outcome"])
@@ -476,9 +497,17 @@ class TaskUpdater:
             if self.diff:
                 result["diff"] = {"before": dict((e["id"], e["diff"]["before"]) for e in entries if "diff" in e),
                                   "after": dict((e["id"], e["diff"]["after"]) for e in entries if "diff" in e)}
-        return result
+        return RunResult(result, failure=dict(result) if failing else None)
 
 
 def update_tasks(client, request, check_mode=False, diff=False):
-    """The module result for a request: read, plan, patch and report. IscError when the read fails."""
+    """The RunResult of a request: read, plan, patch and report. IscError when the read fails."""
     return TaskUpdater(client, request, check_mode=check_mode, diff=diff).run()
+
+
+def execute(client, params, check_mode=False, diff=False):
+    """The module's one call: check params, then update the tasks; a RunResult, never an exception."""
+    try:
+        return update_tasks(client, request_from_params(params), check_mode=check_mode, diff=diff)
+    except IscError as exc:
+        return RunResult.failed(exc)

@@ -46,7 +46,7 @@ options:
     description:
       - The completion status the task should have.
       - "One of V(SUCCESS), V(WARNING), V(ERROR), V(TERMINATED), V(TEMPERROR), in any letter case; it is sent in the
-        platform's upper case."
+        platform's upper case. V(TEMP_ERROR), the spelling of the aggregation API, is read as V(TEMPERROR)."
       - If the task has no C(completed) time and O(completed) is not set, the time of the change is sent as well, so
         that the task is complete.
       - Mutually exclusive with O(patch).
@@ -104,6 +104,9 @@ options:
     description:
       - With O(ids), stop at the first task whose outcome is listed in O(fail_on); the remaining tasks are reported as
         C(skipped) and not touched.
+      - Whatever this option says, a PATCH refused with HTTP 403 stops the run: the token lacks the rights to update
+        task statuses (see the notes), which holds for every task, so the remaining tasks are reported as C(skipped)
+        with that reason instead of being sent one identical refused PATCH each.
       - With V(false), every task is attempted and reported.
     type: bool
     default: false
@@ -137,7 +140,8 @@ notes:
   - ISC returns no data for tasks older than 90 days; they are reported as C(not_found).
   - "Request costs: O(id) is one GET plus at most one PATCH; O(ids) is one list request per 50 ids (with C(beta),
     C(v2024) and C(v2025) plus a read of the pending-tasks list when some tasks are not in the list) plus one PATCH per
-    task that needs a change. A refused or lost PATCH adds one GET of that task."
+    task that needs a change. A refused or lost PATCH adds one GET of that task. A PATCH refused with HTTP 403 ends
+    the run."
   - Only RFC 6902 is sent, as C(application/json-patch+json).
 requirements:
   - jsonpatch
@@ -312,7 +316,8 @@ tasks:
       sample: 2c9180835d2e5168015d32f890ca1581
     outcome:
       description: C(changed), C(unchanged), C(not_found), C(refused), C(failed), or C(skipped) (not attempted because
-        of O(stop_on_error)); see RV(outcome).
+        of O(stop_on_error), or because ISC refused an earlier PATCH with HTTP 403; RV(tasks[].msg) says which); see
+        RV(outcome).
       type: str
       sample: changed
     changed:
@@ -359,50 +364,46 @@ diff:
     after: {completionStatus: ERROR, completed: "2024-05-17T19:33:16.470Z"}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_update
 from ansible_collections.identitynow.tasks.plugins.module_utils.connection import client_from_module, isc_argument_spec
-from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
+
+
+def module_args():
+    """The keyword arguments of AnsibleModule: the options, their defaults and the rules between them.
+
+    What a spec cannot say (non-empty ids, status and time values, the raw patch) is checked by
+    task_update.request_from_params.
+    """
+    return dict(
+        argument_spec=isc_argument_spec(
+            id=dict(type="str"),
+            ids=dict(type="list", elements="str"),
+            completion_status=dict(type="str"),
+            completed=dict(type="str"),
+            patch=dict(type="list", elements="dict"),
+            allow_finished=dict(type="bool", default=False),
+            allow_other_paths=dict(type="bool", default=False),
+            guard=dict(type="bool", default=True),
+            stop_on_error=dict(type="bool", default=False),
+            fail_on=dict(type="list", elements="str", choices=list(task_update.FAIL_ON_CHOICES),
+                         default=list(task_update.FAIL_ON_CHOICES)),
+        ),
+        mutually_exclusive=[("id", "ids"), ("patch", "completion_status"), ("patch", "completed")],
+        required_one_of=[("id", "ids"), ("completion_status", "completed", "patch")],
+        supports_check_mode=True,
+    )
 
 
 def main():
-    argument_spec = isc_argument_spec(
-        id=dict(type="str"),
-        ids=dict(type="list", elements="str"),
-        completion_status=dict(type="str"),
-        completed=dict(type="str"),
-        patch=dict(type="list", elements="dict"),
-        allow_finished=dict(type="bool", default=False),
-        allow_other_paths=dict(type="bool", default=False),
-        guard=dict(type="bool", default=True),
-        stop_on_error=dict(type="bool", default=False),
-        fail_on=dict(type="list", elements="str", choices=list(task_update.FAIL_ON_CHOICES),
-                     default=list(task_update.FAIL_ON_CHOICES)),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        mutually_exclusive=[("id", "ids"), ("patch", "completion_status"), ("patch", "completed")],
-        required_one_of=[("id", "ids"), ("completion_status", "completed", "patch")],
-    )
-    if not task_update.HAS_JSONPATCH:
-        module.fail_json(msg=missing_required_lib("jsonpatch"), exception=task_update.JSONPATCH_IMPORT_ERROR)
-
-    try:
-        request = task_update.request_from_params(module.params)
-    except IscError as exc:
-        module.fail_json(changed=False, **exc.to_result())
-
-    client = client_from_module(module)
-    try:
-        result = task_update.update_tasks(client, request, check_mode=module.check_mode, diff=module._diff)
-    except IscError as exc:
-        module.fail_json(changed=False, **exc.to_result())
-
-    if result.pop("failed"):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    module = AnsibleModule(**module_args())
+    client = client_from_module(module, needs=("requests", "jsonpatch"))
+    run = task_update.execute(client, module.params, check_mode=module.check_mode, diff=module._diff)
+    for warning in run.warnings + client.warnings:
+        module.warn(warning)
+    if run.failure:
+        module.fail_json(**run.failure)
+    module.exit_json(**run.result)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ options:
   id:
     description:
       - ID of one task, read with a single GET by id.
-      - An unknown id (HTTP 404) is returned in RV(missing), not as an error, unless O(fail_on_missing=true).
+      - An unknown id (HTTP 404) is returned in RV(missing), not as an error, unless O(fail_on_missing) is true, which
+        it is by default with O(wait=true).
       - Mutually exclusive with O(ids) and with every filter option (O(source_ids), O(completion_status), O(pending),
         O(types), O(launchers), O(filters), O(unique_names), O(created_after), O(created_before), O(older_than),
         O(sorters), O(count)).
@@ -40,7 +41,8 @@ options:
   ids:
     description:
       - IDs of several tasks, read with C(id in (...)) list requests of up to 50 ids each.
-      - Ids ISC does not return are listed in RV(missing). An empty list selects no task.
+      - Ids ISC does not return are listed in RV(missing); with O(wait=true) they make the module fail unless
+        O(fail_on_missing=false). An empty list selects no task.
       - Duplicates are ignored; the results keep the order of O(ids).
       - Mutually exclusive with O(id) and with every filter option (see O(id)).
     type: list
@@ -212,8 +214,8 @@ EXAMPLES = r"""
   identitynow.tasks.task_status_info:
     id: "{{ aggregation.json.task.id }}"
     wait: true
-    wait_timeout: 1800
-    wait_sleep: 10
+    wait_timeout: 30m
+    wait_sleep: 10s
     fail_on_status: [ERROR, TERMINATED, TEMPERROR]
 
 - name: Gate a deployment on every running aggregation of these sources
@@ -221,9 +223,9 @@ EXAMPLES = r"""
     source_ids: "{{ deployment_source_ids }}"
     pending: true
     wait: true
-    wait_timeout: 3600
-    wait_sleep: 15
-    wait_sleep_max: 60
+    wait_timeout: 1h
+    wait_sleep: 15s
+    wait_sleep_max: 1m
     fail_on_status: [ERROR, TERMINATED, TEMPERROR]
   register: gate
 
@@ -375,49 +377,50 @@ failed_tasks:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_query
 from ansible_collections.identitynow.tasks.plugins.module_utils.connection import client_from_module, isc_argument_spec
-from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
 from ansible_collections.identitynow.tasks.plugins.module_utils.wait import wait_argument_spec
 
 
-def main():
-    argument_spec = isc_argument_spec(
-        id=dict(type="str"),
-        ids=dict(type="list", elements="str"),
-        source_ids=dict(type="list", elements="str"),
-        completion_status=dict(type="list", elements="str"),
-        pending=dict(type="bool"),
-        types=dict(type="list", elements="str"),
-        launchers=dict(type="list", elements="str"),
-        filters=dict(type="str"),
-        unique_names=dict(type="list", elements="str"),
-        created_after=dict(type="str"),
-        created_before=dict(type="str"),
-        older_than=dict(type="str"),
-        sorters=dict(type="str", choices=["created", "-created"]),
-        page_size=dict(type="int", default=250),
-        max_results=dict(type="int", default=10000),
-        count=dict(type="bool", default=False),
-        fields=dict(type="list", elements="str"),
-        **wait_argument_spec()
+def module_args():
+    """The keyword arguments of AnsibleModule: the options, their defaults and the rules between them.
+
+    What a spec cannot say (value ranges, an empty list counting as not set, what an API version
+    supports) is checked by task_query.build_query.
+    """
+    return dict(
+        argument_spec=isc_argument_spec(
+            id=dict(type="str"),
+            ids=dict(type="list", elements="str"),
+            source_ids=dict(type="list", elements="str"),
+            completion_status=dict(type="list", elements="str"),
+            pending=dict(type="bool"),
+            types=dict(type="list", elements="str"),
+            launchers=dict(type="list", elements="str"),
+            filters=dict(type="str"),
+            unique_names=dict(type="list", elements="str"),
+            created_after=dict(type="str"),
+            created_before=dict(type="str"),
+            older_than=dict(type="str"),
+            sorters=dict(type="str", choices=["created", "-created"]),
+            page_size=dict(type="int", default=250),
+            max_results=dict(type="int", default=10000),
+            count=dict(type="bool", default=False),
+            fields=dict(type="list", elements="str"),
+            **wait_argument_spec()
+        ),
+        mutually_exclusive=[("id", "ids"), ("created_before", "older_than")],
+        supports_check_mode=True,
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
-    try:
-        query = task_query.build_query(module.params)
-    except IscError as exc:
-        module.fail_json(changed=False, **exc.to_result())
 
+def main():
+    module = AnsibleModule(**module_args())
     client = client_from_module(module)
-    try:
-        outcome = task_query.run(client, query)
-    except IscError as exc:
-        module.fail_json(changed=False, **exc.to_result())
-
-    for warning in outcome.warnings:
+    run = task_query.execute(client, module.params)
+    for warning in run.warnings + client.warnings:
         module.warn(warning)
-    if outcome.failure:
-        module.fail_json(**outcome.failure)
-    module.exit_json(**outcome.result)
+    if run.failure:
+        module.fail_json(**run.failure)
+    module.exit_json(**run.result)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import pytest
 
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_query, task_update
 from ansible_collections.identitynow.tasks.plugins.module_utils.client import IscClient
+from ansible_collections.identitynow.tasks.plugins.modules import task_status
+from ansible_collections.identitynow.tasks.tests.unit.plugins.modules.module_params import module_params
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -28,7 +30,8 @@ def client(sim):
 
 
 def clear_request(task_id, **params):
-    return task_update.request_from_params(dict(dict(id=task_id, completion_status="TERMINATED"), **params), NOW)
+    options = dict(dict(id=task_id, completion_status="TERMINATED"), **params)
+    return task_update.request_from_params(module_params(task_status, **options), NOW)
 
 
 def test_losing_the_race_to_the_same_change_is_unchanged(sim, client):
@@ -36,7 +39,7 @@ def test_losing_the_race_to_the_same_change_is_unchanged(sim, client):
     late = task_update.TaskUpdater(client, clear_request(task["id"]))
     read_before = late.read()[task["id"]]
     first = task_update.update_tasks(client, clear_request(task["id"]))
-    assert first["outcome"] == "changed"
+    assert first.result["outcome"] == "changed"
     entry = late.update_one(task["id"], read_before)
     assert entry["outcome"] == "unchanged" and entry["changed"] is False
     assert entry["task"]["completionStatus"] == "TERMINATED"

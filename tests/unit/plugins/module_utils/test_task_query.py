@@ -10,20 +10,23 @@ import calendar
 
 import pytest
 
+from ansible_collections.identitynow.tasks.plugins.module_utils import durations, task_record
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_query as tq
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
+from ansible_collections.identitynow.tasks.plugins.modules import task_status_info
+from ansible_collections.identitynow.tasks.tests.unit.plugins.modules.module_params import SpecError, module_params
 
 NOW = calendar.timegm((2025, 1, 31, 12, 0, 0, 0, 0, 0))
 
 
-def query(**params):
-    params.setdefault("api_version", "v2026")
-    return tq.build_query(params, now=NOW)
+def query(**options):
+    """The Query of task_status_info for options, with the module's real argument spec and defaults."""
+    return tq.build_query(module_params(task_status_info, **options), now=NOW)
 
 
-def error_of(**params):
-    with pytest.raises(IscError) as info:
-        query(**params)
+def error_of(**options):
+    with pytest.raises((IscError, SpecError)) as info:
+        query(**options)
     return str(info.value)
 
 
@@ -82,6 +85,7 @@ class FakeClient:
         self.clock = self.fake.clock
         self.sleep = self.fake.sleep
         self.list_args = None
+        self.api_version = "v2026"
 
     def get_tasks_by_ids(self, ids, deadline=None):
         self.calls.append(("by_ids", tuple(ids)))
@@ -108,7 +112,7 @@ class TestValidation:
     def test_defaults(self):
         q = query()
         assert q.server_filter is None and q.page_size == 250 and q.max_results == 10000
-        assert not q.by_id and not q.client_side and not q.wait
+        assert not q.by_id and not q.client_side and not q.wait.wait
 
     @pytest.mark.parametrize("option", ["source_ids", "completion_status", "types", "launchers", "unique_names"])
     def test_id_with_filter(self, option):
@@ -127,7 +131,7 @@ class TestValidation:
         assert query(ids=["a"], source_ids=[], count=False).ids == ["a"]
 
     def test_id_and_ids(self):
-        assert "id and ids are mutually exclusive" in error_of(id="a", ids=["b"])
+        assert "parameters are mutually exclusive: id|ids" in error_of(id="a", ids=["b"])
 
     def test_empty_id(self):
         assert "id must be a non-empty" in error_of(id="  ")
@@ -149,9 +153,25 @@ class TestValidation:
     def test_wait_numbers(self, name, value):
         assert "%s must be a number of seconds greater than 0" % name in error_of(**{name: value})
 
+    @pytest.mark.parametrize("value,seconds", [(90, 90), ("90", 90), ("90s", 90), ("30m", 1800), ("1h30m", 5400),
+                                               (2.5, 2.5), ("6h", 21600)])
+    def test_wait_durations(self, value, seconds):
+        q = query(wait=True, wait_timeout=value, wait_sleep=value, wait_sleep_max=value)
+        assert q.wait.timeout == q.wait.sleep == q.wait.sleep_max == seconds
+
     def test_wait_sleep_max_not_below_wait_sleep(self):
         q = query(wait_sleep=40, wait_sleep_max=10)
-        assert q.wait_sleep_max == 40
+        assert q.wait.sleep_max == 40
+
+    def test_shipped_wait_defaults(self):
+        q = query(wait=True)
+        assert (q.wait.timeout, q.wait.sleep, q.wait.sleep_max) == (600, 5, 30)
+
+    @pytest.mark.parametrize("wait,given,expected", [(True, None, True), (False, None, False), (True, False, False),
+                                                     (False, True, True)])
+    def test_fail_on_missing_follows_wait(self, wait, given, expected):
+        options = dict(wait=wait) if given is None else dict(wait=wait, fail_on_missing=given)
+        assert query(**options).wait.fail_on_missing is expected
 
 
 class TestStatuses:
@@ -166,7 +186,8 @@ class TestStatuses:
 
     def test_fail_on_status_validated(self):
         assert "fail_on_status: unknown completion status 'FAILED'" in error_of(fail_on_status=["FAILED"])
-        assert query(fail_on_status=["error", "terminated"]).fail_on_status == ["ERROR", "TERMINATED"]
+        assert query(fail_on_status=["error", "terminated", "temp_error"]).wait.fail_on_status == \
+            ["ERROR", "TERMINATED", "TEMPERROR"]
 
     def test_status_with_pending_contradicts(self):
         assert "contradict" in error_of(completion_status=["SUCCESS"], pending=True)
@@ -229,7 +250,7 @@ class TestServerFilters:
 
     def test_sorters(self):
         assert query(sorters="-created").sorters == "-created"
-        assert "sorters must be one of created, -created" in error_of(sorters="name")
+        assert "value of sorters must be one of: created, -created, got: name" in error_of(sorters="name")
 
     def test_quoting(self):
         q = query(source_ids=['a"b'])
@@ -240,12 +261,12 @@ class TestTimes:
     @pytest.mark.parametrize("text,seconds", [("90", 90), ("90s", 90), ("30m", 1800), ("6h", 21600), ("2d", 172800),
                                               ("1w", 604800), ("1h30m", 5400), ("1.5h", 5400), (" 2D ", 172800)])
     def test_durations(self, text, seconds):
-        assert tq.parse_duration(text, "older_than") == seconds
+        assert durations.parse_duration(text, "older_than") == seconds
 
     @pytest.mark.parametrize("text", ["", "6x", "h6", "-1h", "6 hours", "inf", "nan"])
     def test_bad_durations(self, text):
         with pytest.raises(IscError) as info:
-            tq.parse_duration(text, "older_than")
+            durations.parse_duration(text, "older_than")
         assert str(info.value).startswith("older_than must be a duration of 0 or more")
         assert "s, m, h, d, w" in str(info.value)
 
@@ -254,11 +275,11 @@ class TestTimes:
         ("2025-01-31T14:00:00+02:00", NOW), ("2025-01-31T07:00:00-0500", NOW), ("2025-01-31T12:00", NOW),
         ("2025-01-31", NOW - 43200), ("2025-01-31T12:00:00.470000+00:00", NOW + 0.47)])
     def test_datetimes(self, text, expected):
-        assert tq.parse_datetime(text) == pytest.approx(expected)
+        assert task_record.epoch_of(text) == pytest.approx(expected)
 
-    @pytest.mark.parametrize("text", ["yesterday", "2025-13-01", "2025-01-31T25:00:00Z", None, 5])
+    @pytest.mark.parametrize("text", ["yesterday", "2025-13-01", "2025-01-31T25:00:00Z", None])
     def test_bad_datetimes(self, text):
-        assert tq.parse_datetime(text) is None
+        assert task_record.epoch_of(text) is None
 
     def test_bounds(self):
         q = query(created_after="6h", older_than="30m")
@@ -271,7 +292,8 @@ class TestTimes:
         assert msg.startswith("created_after must be an ISO 8601 date-time") and "30m, 6h, 2d" in msg
 
     def test_before_and_older_than_exclusive(self):
-        assert "created_before and older_than are mutually exclusive" in error_of(created_before="1h", older_than="2h")
+        assert "parameters are mutually exclusive: created_before|older_than" in \
+            error_of(created_before="1h", older_than="2h")
 
     def test_empty_window(self):
         assert "created_after (2025-01-31T12:00:00Z) must be earlier" in \
@@ -330,6 +352,8 @@ class TestRead:
         client = FakeClient(states=[{}])
         out = tq.run(client, query(ids=[], wait=True))
         assert client.calls == [] and out.result["task_statuses"] == [] and out.result["polls"] == 0
+        assert out.failure is None and "ids is empty" in out.warnings[0]
+        assert tq.run(FakeClient(states=[{}]), query(ids=[])).warnings == []
 
     def test_list_stops_at_total_without_an_empty_page(self):
         listed = [record("t%d" % i, "SUCCESS") for i in range(500)]
@@ -365,8 +389,18 @@ class TestRead:
         assert [r["id"] for r in out.result["task_statuses"]] == ["t0", "t1", "t2", "t3", "t4"]
         assert out.result["truncated"] is True
 
+    def test_the_clients_version_decides(self):
+        client = FakeClient(listed=[])
+        client.api_version = "beta"
+        tq.run(client, query(api_version="v2026", pending=True))
+        assert client.list_args["path"] == "/beta/task-status/pending-tasks"
+        client.api_version = "v2025"
+        with pytest.raises(IscError, match="launchers: filter field 'launcher' is not supported by api_version v2025"):
+            tq.run(client, query(launchers=["me"]))
+
     def test_pending_path_passed(self):
         client = FakeClient(listed=[])
+        client.api_version = "beta"
         tq.run(client, query(api_version="beta", pending=True))
         assert client.list_args["path"] == "/beta/task-status/pending-tasks"
         assert client.list_args["filters"] is None
@@ -429,12 +463,12 @@ class TestWait:
                                      "b": record("b", "SUCCESS")}])
         out = tq.run(client, query(ids=["a", "b"], wait=True, wait_timeout=10, wait_sleep=3))
         assert out.result["timed_out"] is True and out.failure["timed_out"] is True
-        assert client.fake.sleeps == [3, 4.5, 2.5]  # the last sleep ends at the deadline, then one last poll
+        assert client.fake.sleeps == [3, 4.5, 1.5]  # the last poll goes out 1 s before the deadline
         msg = out.failure["msg"]
-        assert msg.startswith("timed out after 10.0 s (wait_timeout 10 s) with 1 of 2 task(s) unfinished")
+        assert msg.startswith("timed out after 9.0 s (wait_timeout 10 s) with 1 of 2 task(s) unfinished")
         assert "a (Cloud Account Aggregation): progress 'Aggregating accounts: 5 of 10', 50%" in msg
         assert out.failure["unfinished"][0]["percentComplete"] == 50
-        assert out.failure["elapsed"] == 10 and out.failure["polls"] == 3
+        assert out.failure["elapsed"] == 9 and out.failure["polls"] == 3
 
     def test_timeout_mentions_race(self):
         racing = {"a": record("a", completed="2025-01-31T11:59:00Z")}
@@ -464,7 +498,7 @@ class TestWait:
 
     def test_disappeared_task(self):
         states = [{"a": record("a"), "b": record("b")}, {"b": record("b", "SUCCESS")}]
-        out = tq.run(FakeClient(states=states), query(ids=["a", "b"], wait=True, wait_sleep=1))
+        out = tq.run(FakeClient(states=states), query(ids=["a", "b"], wait=True, wait_sleep=1, fail_on_missing=False))
         assert out.failure is None and out.result["missing"] == ["a"]
         assert [r["id"] for r in out.result["task_statuses"]] == ["b"]
         assert any("task a (Cloud Account Aggregation) disappeared while waiting" in w for w in out.warnings)
@@ -473,6 +507,12 @@ class TestWait:
         states = [{"a": record("a")}, {}]
         out = tq.run(FakeClient(states=states), query(ids=["a"], wait=True, wait_sleep=1, fail_on_missing=True))
         assert "did not return 1 task(s)" in out.failure["msg"]
+
+    def test_missing_task_fails_a_wait_by_default(self):
+        out = tq.run(FakeClient(states=[{"a": record("a", "SUCCESS")}]), query(ids=["a", "typo"], wait=True))
+        assert "did not return 1 task(s) (fail_on_missing is true, the default with wait: true): typo" in \
+            out.failure["msg"]
+        assert out.failure["missing"] == ["typo"] and out.result["task_statuses"][0]["id"] == "a"
 
     def test_wait_on_list_query(self):
         listed = [record("a"), record("b", "SUCCESS")]

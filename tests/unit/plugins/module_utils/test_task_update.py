@@ -14,6 +14,8 @@ import pytest
 
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_update as tu
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError
+from ansible_collections.identitynow.tasks.plugins.modules import task_status
+from ansible_collections.identitynow.tasks.tests.unit.plugins.modules.module_params import SpecError, module_params
 
 NOW = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
 NOW_TEXT = "2025-03-04T05:06:07.890Z"
@@ -31,9 +33,14 @@ def finished(task_id="t1", status="SUCCESS", completed="2025-03-04T02:00:00.000Z
     return pending(task_id, completionStatus=status, completed=completed, modified=completed)
 
 
-def request(**params):
-    params.setdefault("id", "t1")
-    return tu.request_from_params(params, now=NOW)
+def request_from(**options):
+    """The UpdateRequest of task_status for options, with the module's real argument spec and defaults."""
+    return tu.request_from_params(module_params(task_status, **options), now=NOW)
+
+
+def request(**options):
+    options.setdefault("id", "t1")
+    return request_from(**options)
 
 
 # -- values ---------------------------------------------------------------------------------------------
@@ -73,23 +80,38 @@ def test_same_instant_ignores_spelling():
 # -- options ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("params,fragment", [
-    (dict(), "one of id or ids is required"),
-    (dict(id="a", ids=["b"]), "id and ids are mutually exclusive"),
-    (dict(id=" "), "id must be a non-empty task id"),
-    (dict(ids=[]), "ids must be a non-empty list"),
-    (dict(ids=["a", ""]), "ids must hold only non-empty task ids"),
-    (dict(id="a"), "one of completion_status, completed or patch is required"),
-    (dict(id="a", completion_status="ERROR", patch=[{"op": "test", "path": "/id", "value": "a"}]), "mutually exclusive"),
-    (dict(id="a", completion_status="ERROR", fail_on=["oops"]), "fail_on accepts not_found, refused, failed"),
+    (dict(completion_status="ERROR"), "one of the following is required: id, ids"),
+    (dict(id="a", ids=["b"], completion_status="ERROR"), "parameters are mutually exclusive: id|ids"),
+    (dict(id=" ", completion_status="ERROR"), "id must be a non-empty task id"),
+    (dict(ids=[], completion_status="ERROR"), "ids must be a non-empty list"),
+    (dict(ids=["a", ""], completion_status="ERROR"), "ids must hold only non-empty task ids"),
+    (dict(id="a"), "one of the following is required: completion_status, completed, patch"),
+    (dict(id="a", completion_status="ERROR", patch=[{"op": "test", "path": "/id", "value": "a"}]),
+     "parameters are mutually exclusive: patch|completion_status"),
+    (dict(id="a", completion_status="ERROR", fail_on=["oops"]),
+     "value of fail_on must be one or more of: not_found, refused, failed. Got no match for: oops"),
 ])
 def test_bad_options(params, fragment):
-    with pytest.raises(IscError) as info:
-        tu.request_from_params(params, now=NOW)
+    with pytest.raises((IscError, SpecError)) as info:
+        request_from(**params)
     assert fragment in str(info.value)
 
 
+def test_shipped_defaults():
+    req = request(completion_status="error")
+    assert req.guard is True and req.fail_on == ("not_found", "refused", "failed")
+    assert not req.allow_finished and not req.stop_on_error
+
+
+@pytest.mark.parametrize("spelling", ["TEMP_ERROR", "temp_error", "TempError", "TEMPERROR"])
+def test_temp_error_alias(spelling):
+    assert request(completion_status=spelling).completion_status == "TEMPERROR"
+    assert tu.plan_update(pending(completionStatus=None), request(completion_status=spelling)).outcome == "changed"
+    assert tu.plan_update(finished(status="TEMPERROR"), request(completion_status=spelling)).outcome == "unchanged"
+
+
 def test_ids_are_deduplicated_in_order():
-    req = tu.request_from_params(dict(ids=["b", "a", "b", " c "], completion_status="error"), now=NOW)
+    req = request_from(ids=["b", "a", "b", " c "], completion_status="error")
     assert req.ids == ["b", "a", "c"] and not req.single and req.completion_status == "ERROR"
 
 
@@ -246,7 +268,8 @@ class FakeClient:
 
 
 def run(client, check_mode=False, diff=False, **params):
-    return tu.update_tasks(client, tu.request_from_params(params, now=NOW), check_mode=check_mode, diff=diff)
+    run_result = tu.update_tasks(client, request_from(**params), check_mode=check_mode, diff=diff)
+    return dict(run_result.result, failed=run_result.failure is not None)
 
 
 def test_single_changed_then_unchanged():
@@ -396,3 +419,56 @@ def test_same_value():
     assert tu.same_value("completed", "2025-03-04T05:06:07.890Z", "2025-03-04 05:06:07.89+00:00")
     assert not tu.same_value("completionStatus", None, "ERROR")
     assert tu.same_value("progress", "x", "x") and not tu.same_value("progress", "x", "X")
+
+
+def test_one_bad_answer_does_not_lose_the_report():
+    client = FakeClient(pending("a"), pending("b"), pending("c"), pending("d"))
+    original = client.patch_task
+
+    def patch_task(task_id, operations, deadline=None):
+        if task_id == "b":
+            original(task_id, operations)
+            return ["not", "a", "task"]                       # applied, answered with a wrong shape
+        if task_id == "c":
+            raise IscError("ISC answered the PATCH with a string, not a task record", method="PATCH")
+        return original(task_id, operations)
+
+    def get_task(task_id, deadline=None):
+        client.calls.append(("GET", task_id))
+        return "garbage" if task_id == "b" else copy.deepcopy(client.records[task_id])
+
+    client.patch_task, client.get_task = patch_task, get_task
+    result = run(client, ids=["a", "b", "c", "d"], completion_status="ERROR")
+    outcomes = dict((e["id"], e["outcome"]) for e in result["tasks"])
+    assert outcomes == {"a": "changed", "b": "failed", "c": "failed", "d": "changed"}
+    by_id = dict((e["id"], e) for e in result["tasks"])
+    assert "not a task record" in by_id["b"]["msg"] and by_id["b"]["uncertain"]
+    assert "not a task record" in by_id["c"]["msg"]
+    assert [c[1] for c in client.patches()] == ["a", "b", "d"]      # none sent twice ("c" raised before sending)
+    assert result["summary"]["changed"] == 2 and result["summary"]["failed"] == 2
+
+
+def test_a_record_that_is_not_a_task_is_failed_and_not_patched():
+    client = FakeClient(pending("a"))
+    client.get_tasks_by_ids = lambda ids, deadline=None, chunk_size=50: {"a": copy.deepcopy(client.records["a"]),
+                                                                          "b": ["junk"]}
+    result = run(client, ids=["a", "b"], completion_status="ERROR")
+    assert [e["outcome"] for e in result["tasks"]] == ["changed", "failed"]
+    assert "not as a task record" in result["tasks"][1]["msg"] and [c[1] for c in client.patches()] == ["a"]
+
+
+def test_patch_403_stops_the_run():
+    client = FakeClient(pending("a"), finished("b"), pending("c"), pending("d"))
+    client.patch_errors["a"] = (IscError("ISC answered 403 Forbidden", status=403, method="PATCH"), False, None)
+    result = run(client, ids=["a", "b", "c", "d"], completion_status="ERROR", fail_on=["failed"])
+    assert [e["outcome"] for e in result["tasks"]] == ["failed", "skipped", "skipped", "skipped"]
+    assert all(e["msg"].startswith("not attempted: ISC refused the PATCH of task a with HTTP 403")
+               and "personal access token" in e["msg"] for e in result["tasks"][1:])
+    assert [c[1] for c in client.patches()] == ["a"] and result["failed"]
+
+
+def test_other_patch_failures_do_not_stop_the_run():
+    client = FakeClient(pending("a"), pending("b"))
+    client.patch_errors["a"] = (IscError("ISC answered 404", status=404, method="PATCH"), False, None)
+    result = run(client, ids=["a", "b"], completion_status="ERROR")
+    assert [e["outcome"] for e in result["tasks"]] == ["not_found", "changed"]

@@ -6,36 +6,25 @@
 
 from __future__ import annotations
 
-import json
+import functools
+import http.server
+import sys
+import threading
 
 import pytest
+import requests
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.identitynow.tasks.plugins.module_utils import client as client_utils
-from ansible_collections.identitynow.tasks.plugins.module_utils import task_update
 from ansible_collections.identitynow.tasks.plugins.modules import task_status
 
 VERSIONS = ("v2026", "v2025", "v2024", "beta", "v1")
-PAT = dict(client_id="sim-pat-client", client_secret="sim-pat-secret")
 API_CLIENT = dict(client_id="sim-api-client", client_secret="sim-api-secret")
 
 
 @pytest.fixture
-def run(sim, capsys):
+def run(run_module):
     """run(check_mode=False, diff=False, **options) -> result: the module's JSON output, connected to the simulator."""
-
-    def call(check_mode=False, diff=False, **options):
-        args = dict(base_url=sim.url, **PAT)
-        args.update(options, _ansible_check_mode=check_mode, _ansible_diff=diff)
-        capsys.readouterr()
-        with patch_module_args(args):
-            with pytest.raises(SystemExit) as info:
-                task_status.main()
-        result = json.loads(capsys.readouterr().out)
-        assert bool(info.value.code) == bool(result.get("failed"))
-        return result
-
-    return call
+    return functools.partial(run_module, task_status)
 
 
 def stuck(sim, count=1, **spec):
@@ -161,10 +150,25 @@ def test_unknown_id_is_404_with_90_day_hint(sim, run):
     assert result["task"] is None
 
 
-def test_missing_jsonpatch_is_reported(sim, run, monkeypatch):
-    monkeypatch.setattr(task_update, "HAS_JSONPATCH", False)
+@pytest.mark.parametrize("hidden,named", [
+    (["jsonpatch"], "library jsonpatch"),
+    (["requests", "jsonpatch"], "libraries requests and jsonpatch"),
+])
+def test_missing_libraries_are_named_at_once(sim, run, monkeypatch, hidden, named):
+    for name in hidden:
+        monkeypatch.setitem(sys.modules, name, None)      # import fails as if not installed
     result = run(id="x", completion_status="ERROR")
-    assert result["failed"] and "jsonpatch" in result["msg"] and sim.log() == []
+    assert result["failed"] and named in result["msg"] and sim.log() == []
+    assert "%s -m pip install %s" % (sys.executable, " ".join(hidden)) in result["msg"]
+    assert sys.executable in result["msg"].split(" -m pip")[0]
+
+
+def test_temp_error_alias_is_accepted(sim, run):
+    task = stuck(sim)[0]
+    result = run(id=task["id"], completion_status="temp_error")
+    assert result["changed"] and result["task"]["completionStatus"] == "TEMPERROR"
+    assert {"op": "replace", "path": "/completionStatus", "value": "TEMPERROR"} in result["operations"]
+    assert not run(id=task["id"], completion_status="TEMP_ERROR")["changed"]
 
 
 # -- many ids ----------------------------------------------------------------------------------------------
@@ -272,3 +276,81 @@ def test_each_api_version(sim, run, version):
     assert not run(api_version=version, ids=ids, completion_status="WARNING")["changed"]
     prefix = "/task-status/v1" if version == "v1" else "/%s/task-status" % version
     assert all(e["path"].startswith(prefix) for e in calls(sim))
+
+
+# -- a bulk run keeps its per-task report ------------------------------------------------------------------
+
+class _CorruptingProxy(http.server.ThreadingHTTPServer):
+    """A proxy on 127.0.0.1 in front of the simulator that answers the PATCH of one task with a wrong shape."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream, corrupt_id, body):
+        self.upstream, self.corrupt_id, self.body = upstream, corrupt_id, body
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.server_address[1]
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass
+
+    def _forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = dict((k, v) for k, v in self.headers.items() if k.lower() not in ("host", "content-length"))
+        answer = requests.request(self.command, self.server.upstream + self.path, data=body, headers=headers,
+                                  timeout=10)
+        status, payload = answer.status_code, answer.content
+        if self.command == "PATCH" and self.path.endswith("/" + self.server.corrupt_id):
+            status, payload = 200, self.server.body      # applied upstream, answered with the wrong shape
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if "X-Total-Count" in answer.headers:
+            self.send_header("X-Total-Count", answer.headers["X-Total-Count"])
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = _forward
+
+
+@pytest.mark.parametrize("body", [b'"done"', b"[]", b'{"unexpected": true}'])
+def test_a_wrong_shape_for_one_task_gives_it_an_outcome_and_the_run_goes_on(sim, run, body):
+    ids = [t["id"] for t in stuck(sim, count=3)]
+    proxy = _CorruptingProxy(sim.url, ids[1], body)
+    try:
+        sim.clear_log()
+        result = run(base_url=proxy.url, ids=ids, completion_status="ERROR")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    by_id = dict((e["id"], e) for e in result["tasks"])
+    assert [e["id"] for e in result["tasks"]] == ids
+    assert by_id[ids[0]]["outcome"] == by_id[ids[2]]["outcome"] == "changed"
+    assert by_id[ids[1]]["outcome"] in ("changed", "failed") and by_id[ids[1]]["msg"]
+    assert sum(result["summary"].values()) == 3
+    assert len(calls(sim, "PATCH")) == 3                     # one PATCH per task, none sent twice
+    assert all(state(sim, task_id)["completionStatus"] == "ERROR" for task_id in ids)
+
+
+def test_bulk_403_without_user_context_stops_the_run(sim, run):
+    ids = [t["id"] for t in stuck(sim, count=5)]
+    sim.clear_log()
+    result = run(ids=ids, completion_status="ERROR", fail_on=["failed"], **API_CLIENT)
+    assert result["failed"] and not result["changed"]
+    assert [e["outcome"] for e in result["tasks"]] == ["failed"] + ["skipped"] * 4
+    first, skipped = result["tasks"][0], result["tasks"][1:]
+    assert first["error"]["status"] == 403 and "personal access token" in first["msg"]
+    for entry in skipped:
+        assert entry["msg"].startswith("not attempted: ISC refused the PATCH of task %s with HTTP 403" % ids[0])
+        assert "personal access token" in entry["msg"] and entry["task"] is None and entry["operations"] == []
+    assert result["summary"] == {"changed": 0, "unchanged": 0, "not_found": 0, "refused": 0, "failed": 1,
+                                 "skipped": 4}
+    assert [e["method"] for e in calls(sim)] == ["GET", "PATCH"]
+    assert all(state(sim, task_id)["completionStatus"] is None for task_id in ids)

@@ -6,36 +6,23 @@
 
 from __future__ import annotations
 
-import json
 import math
+import sys
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.identitynow.tasks.plugins.modules import task_status_info
 
 VERSIONS = ("v2026", "v2025", "v2024", "beta", "v1")
 
 
 @pytest.fixture
-def run(sim, capsys):
+def run(run_module):
     """run(**options) -> (failed, result): the module's JSON output, connected to the simulator."""
 
     def call(**options):
-        args = dict(base_url=sim.url, client_id="sim-pat-client", client_secret="sim-pat-secret")
-        args.update(options)
-        capsys.readouterr()
-        # Warnings are global to the process: forget those of earlier runs.
-        ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access
-        with patch_module_args(args):
-            with pytest.raises(SystemExit) as info:
-                task_status_info.main()
-        result = json.loads(capsys.readouterr().out)
+        result = run_module(task_status_info, **options)
         assert result.get("changed", False) is False
-        assert bool(info.value.code) == bool(result.get("failed"))
-        result["warnings"] = [w["event"]["msg"] if isinstance(w, dict) and "event" in w else w
-                              for w in result.get("warnings", [])]
         return bool(result.get("failed")), result
 
     return call
@@ -190,7 +177,8 @@ def test_wait_fail_on_status(sim, run):
 def test_wait_timeout(sim, run):
     sim.add_task(id="stuck", outcome="STUCK", duration=5)
     failed, result = run(id="stuck", wait=True, wait_timeout=1, wait_sleep=0.3)
-    assert failed and result["timed_out"] is True and 1 <= result["elapsed"] < 5
+    # The last poll goes out a tenth of wait_timeout (at most 1 s) before it, so the wait ends within it.
+    assert failed and result["timed_out"] is True and 0.9 <= result["elapsed"] <= 1.5
     assert result["msg"].startswith("timed out after")
     assert result["unfinished"][0]["id"] == "stuck" and isinstance(result["unfinished"][0]["percentComplete"], int)
 
@@ -238,7 +226,9 @@ def test_race_window_is_not_finished(sim, run):
     ({"max_results": -1}, "max_results must be 0 (no cap) or more, got -1"),
     ({"wait_sleep": -1}, "wait_sleep must be a number of seconds greater than 0"),
     ({"sorters": "-name"}, "created, -created"),
-    ({"id": "a", "ids": ["b"]}, "id and ids are mutually exclusive"),
+    ({"id": "a", "ids": ["b"]}, "parameters are mutually exclusive: id|ids"),
+    ({"created_before": "1h", "older_than": "2h"}, "parameters are mutually exclusive: created_before|older_than"),
+    ({"wait_timeout": "ten minutes"}, "wait_timeout must be a number of seconds greater than 0, or a duration"),
     ({"ids": ["a"], "filters": 'id eq "a"'}, "ids selects tasks by id and cannot be combined with filters"),
     ({"fields": ["status"]}, "fields: unknown field(s) status; accepted (TaskStatus fields, camelCase): id, type"),
     ({"older_than": "6 hours"}, "older_than must be a duration of 0 or more"),
@@ -250,3 +240,60 @@ def test_bad_input_sends_nothing(sim, run, options, expected):
     failed, result = run(**options)
     assert failed and expected in result["msg"]
     assert sim.log() == []
+
+
+# -- a gate fails closed ---------------------------------------------------------------------------
+
+def test_wait_on_an_unknown_id_fails_by_default(sim, run):
+    sim.settings(race_window=0)
+    sim.add_task(id="known", duration=0)
+    failed, result = run(ids=["known", "typo"], wait=True, wait_timeout=5)
+    assert failed and result["missing"] == ["typo"]
+    assert "fail_on_missing is true, the default with wait: true" in result["msg"] and "typo" in result["msg"]
+    assert result["task_statuses"][0]["id"] == "known" and result["polls"] == 0
+    failed, result = run(id="typo", wait=True)
+    assert failed and result["missing"] == ["typo"]
+
+
+def test_wait_on_an_unknown_id_passes_when_told(sim, run):
+    sim.add_task(id="known", duration=0)
+    failed, result = run(ids=["known", "typo"], wait=True, fail_on_missing=False)
+    assert not failed and result["missing"] == ["typo"] and any("typo" in w for w in result["warnings"])
+
+
+def test_without_wait_an_unknown_id_is_a_warning(sim, run):
+    failed, result = run(ids=["typo"])
+    assert not failed and result["missing"] == ["typo"] and "typo" in result["warnings"][0]
+
+
+def test_wait_on_no_ids_returns_at_once_with_a_warning(sim, run):
+    failed, result = run(ids=[], wait=True)
+    assert not failed and result["task_statuses"] == [] and result["polls"] == 0
+    assert any("ids is empty" in w and "nothing to wait for" in w for w in result["warnings"])
+    assert sim.log() == []
+
+
+# -- durations -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("timeout,sleep", [("2s", "300ms"), (2, 0.3), ("2", "0.3")])
+def test_wait_options_take_durations(sim, run, timeout, sleep):
+    sim.add_task(id="stuck", outcome="STUCK", duration=5)
+    sleep = "0.3s" if sleep == "300ms" else sleep
+    failed, result = run(id="stuck", wait=True, wait_timeout=timeout, wait_sleep=sleep, wait_sleep_max=sleep)
+    assert failed and result["timed_out"] is True and 1.8 <= result["elapsed"] <= 2.5
+    assert "(wait_timeout 2 s)" in result["msg"]
+
+
+@pytest.mark.parametrize("option", ["wait_timeout", "wait_sleep", "wait_sleep_max"])
+@pytest.mark.parametrize("value", ["soon", "0s", "-1m", "1h30", True])
+def test_bad_wait_durations(sim, run, option, value):
+    failed, result = run(wait=True, **{option: value})
+    assert failed and result["msg"].startswith("%s must be a number of seconds greater than 0, or a duration" % option)
+    assert "90s, 30m, 6h, 2d, 1h30m" in result["msg"] and sim.log() == []
+
+
+def test_missing_requests_is_named_with_the_interpreter(sim, run, monkeypatch):
+    monkeypatch.setitem(sys.modules, "requests", None)
+    failed, result = run(id="x")
+    assert failed and "library requests" in result["msg"] and sim.log() == []
+    assert "%s -m pip install requests" % sys.executable in result["msg"]
