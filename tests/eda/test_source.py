@@ -114,9 +114,19 @@ def test_requests_per_poll_and_shared_pacing(source_module, sim, sim_server):
     paths = [(e["path"], e["query"].get("filters"), e["query"].get("sorters")) for e in api_requests(sim)][:20]
     assert paths == [("/v2026/task-status", "completionStatus isnull", None),
                      ("/v2026/task-status", None, "-created")] * 10
-    config = source_module.Config(sim_args(sim_server.url))
-    client = source_module.TaskStatusSource(config).make_client()
-    assert client.limiter.path, "the source must pace through the file the modules share"
+    made = []
+    original = source_module.isc_client.IscClient
+
+    def recording(*args, **kwargs):
+        made.append(kwargs)
+        return original(*args, **kwargs)
+
+    source_module.isc_client.IscClient = recording
+    try:
+        source_module.TaskStatusSource(source_module.Config(sim_args(sim_server.url))).make_client()
+    finally:
+        source_module.isc_client.IscClient = original
+    assert made and made[0]["shared_pacing"] is True, "the source must pace through the window the modules share"
 
 
 def test_source_ids_filter_on_the_server(source_module, sim, sim_server):

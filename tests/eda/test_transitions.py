@@ -43,7 +43,6 @@ class FakeTenant:
         self.step = step
         self.stats = collections.Counter()
         self.warnings = []
-        self.secrets = []
 
     def _record(self, task):
         task_id, created, completed, status_at, status = task
@@ -89,9 +88,10 @@ def make(module, **options):
 
 
 def poll(module, config, tracker, tenant):
-    poller = module.Poller(config, tenant)
-    events = module.apply_poll(config, tracker, poller.fetch(tracker))
-    return [(e["transition"], e["task_id"]) for e in events], poller.requests
+    """(transition, task id) of one poll's events, and the requests it sent."""
+    before = tenant.stats["requests"]
+    events = module.apply_poll(config, tracker, module.Poller(config, tenant).fetch(tracker))
+    return [(e["transition"], e["task_id"]) for e in events], tenant.stats["requests"] - before
 
 
 # -- Tracker ---------------------------------------------------------------------------------------

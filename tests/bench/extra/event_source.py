@@ -117,7 +117,7 @@ def run(bench, size):
     finish_bound = math.ceil(running / 250.0) + math.ceil(finishing / 50.0) + 1
     by_id = [len(p) for p in polls if any(e["query"].get("filters", "").startswith("id ") for e in p)]
 
-    events = [(moment, e) for moment, e in queue.events]
+    events = list(queue.events)
     keys = [e["event_key"] for dummy, e in events]
     expected = set("%s:finished" % i for i in finishing_ids) | set(
         "%s:%s" % (i, t) for i in new_ids for t in ("started", "finished"))

@@ -510,8 +510,8 @@ def write_state(path, state):
     """
     folder = os.path.dirname(os.path.abspath(path))
     data = json.dumps(state, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    temporary = os.path.join(folder, ".%s.%d.%s.tmp" % (os.path.basename(path), os.getpid(),
-                                                         "%016x" % random.getrandbits(64)))
+    name = ".%s.%d.%016x.tmp" % (os.path.basename(path), os.getpid(), random.getrandbits(64))
+    temporary = os.path.join(folder, name)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -545,11 +545,9 @@ class Poller:
         else:
             self.running_path = None
             self.running_filter = filters.and_(filters.isnull("completionStatus"), source_filter)
-        self.requests = 0
 
     def fetch(self, tracker):
-        """[(kind, records)] read now, in the order they were read, for Tracker.observe; counts requests."""
-        before = self.client.stats["requests"]
+        """(running, gone, by_id, newest): the records read now, in the order they were read, for apply_poll."""
         running = list(self.client.list_tasks(filters=self.running_filter, path=self.running_path,
                                               page_size=PAGE_SIZE))
         listed = set(record.get("id") for record in running if isinstance(record, dict))
@@ -566,7 +564,6 @@ class Poller:
             if created < cutoff:
                 break
             newest.append(record)
-        self.requests = self.client.stats["requests"] - before
         return running, gone, by_id, newest
 
 
@@ -626,7 +623,10 @@ class TaskStatusSource:
         self._stop = threading.Event()
         self._saved = None
         self.polls = 0
-        self.last_requests = 0
+
+    def stop(self):
+        """Make a worker thread that sleeps in the client (a retry, pacing) give up at once."""
+        self._stop.set()
 
     def _sleep(self, seconds):
         """The client's sleep (retries, pacing): gives up when the source stops."""
@@ -711,7 +711,8 @@ class TaskStatusSource:
             try:
                 fetched = await self._in_thread(poller.fetch, self.tracker)
             except IscError as exc:
-                message = redact(str(exc), self.config.secrets + client.secrets)
+                # The client's errors hold no secret; the options' secrets are removed once more regardless.
+                message = redact(str(exc), self.config.secrets)
                 if is_permanent(exc):
                     raise ConfigurationError("identitynow.tasks.task_status: %s" % message) from None
                 failures += 1
@@ -722,20 +723,19 @@ class TaskStatusSource:
                 failures += 1
                 delay = backoff_delay(failures, self.config.interval)
                 LOG.error("poll failed, %d in a row (%s: %s); next poll in %.0f s", failures, type(exc).__name__,
-                          redact(str(exc), self.config.secrets + client.secrets), delay)
+                          redact(str(exc), self.config.secrets), delay)
             else:
                 failures = 0
                 events = apply_poll(self.config, self.tracker, fetched)
                 self.polls += 1
-                self.last_requests = poller.requests
                 for event in events:
                     await queue.put(event)
                 await self.save()
                 delay = max(0.0, self.config.interval - (loop.time() - begun))
-                LOG.debug("poll %d: %d requests, %d events, %d tasks tracked", self.polls, poller.requests,
-                          len(events), len(self.tracker.tasks))
+                LOG.debug("poll %d: %d running, %d read by id, %d newest; %d events, %d tasks tracked", self.polls,
+                          len(fetched[0]), len(fetched[1]), len(fetched[3]), len(events), len(self.tracker.tasks))
             for warning in client.warnings:
-                LOG.warning("%s", redact(warning, self.config.secrets + client.secrets))
+                LOG.warning("%s", redact(warning, self.config.secrets))
             del client.warnings[:]
             await asyncio.sleep(delay)
 
@@ -746,7 +746,7 @@ async def main(queue, args):
     try:
         await source.run(queue)
     finally:
-        source._stop.set()  # pylint: disable=protected-access
+        source.stop()
 
 
 if __name__ == "__main__":
