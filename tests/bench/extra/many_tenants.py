@@ -114,7 +114,16 @@ def clear_all(bench, tenants, size, forks, inventory):
     for tenant in tenants:
         ends = [t["hosts"][tenant.name]["end"] for t in run["tasks"] if tenant.name in t.get("hosts", {})]
         spans[tenant.name] = (max(ends) - first) if len(ends) == len(TASKS) else None
-    return {"run": run, "outcomes": outcomes, "spans": spans, "leaked": leaked}
+    # With forks 1 the hosts take turns: a tenant's own time in a task runs from the end of the host before it
+    # (or the task's start) to its own end; summed over the tasks, that is the tenant's part when alone.
+    alone = dict((t.name, 0.0) for t in tenants)
+    for task in run["tasks"]:
+        previous = task["start"]
+        for name, end in sorted(((h, e["end"]) for h, e in task.get("hosts", {}).items()), key=lambda item: item[1]):
+            if name in alone:
+                alone[name] += end - previous
+            previous = end
+    return {"run": run, "outcomes": outcomes, "spans": spans, "leaked": leaked, "alone": alone}
 
 
 def run(bench, size):
@@ -190,6 +199,11 @@ def run(bench, size):
         times = [lib.sim_epoch(e["time"]) for e in entries if lib.kind_of(e) != "token"]
         governed[tenant.name] = (max(times) - min(times)) if times else None
     slowest = max((g for g in governed.values() if g is not None), default=None)
+    alone = results[1]["alone"]
+    bench.add_row(case=c, measure="slowest tenant alone vs its floor, its own turns of the forks 1 run (info)",
+                  ours=lib.fmt_s(max(alone.values())), alternatives="floor %s; per tenant %s" % (
+                      lib.fmt_s(floor), " ".join(lib.fmt_x(lib.ratio(alone[t.name], floor)) for t in tenants)),
+                  ratio_text="%s floor" % lib.fmt_x(lib.ratio(max(alone.values()), floor)), data={"alone": alone})
     bench.add_row(case=c, measure="first to last request, slowest tenant, forks %d (info)" % forks,
                   ours=lib.fmt_s(slowest), alternatives="floor %s; per tenant %s" % (
                       lib.fmt_s(floor), " ".join(lib.fmt_x(lib.ratio(governed[t.name], floor)) for t in tenants)),
