@@ -139,12 +139,33 @@ def test_look_back_replays_tasks_created_since(plugin_module):
 def test_prune_forgets_only_what_no_read_returns(plugin_module):
     tracker = plugin_module.Tracker(since=None, overlap=100)
     tracker.primed = True
-    tracker.observe(record("old-done", 0, completed=1, status="SUCCESS"))
-    tracker.observe(record("old-running", 0))
-    tracker.observe(record("recent-done", 950, completed=960, status="SUCCESS"))
+    memory = plugin_module.FINISHED_MEMORY
+    tracker.observe(record("old-done", 0, completed=1, status="SUCCESS"), now=BASE)
+    tracker.observe(record("old-just-done", 0, completed=1, status="SUCCESS"), now=BASE + memory)
+    tracker.observe(record("old-running", 0), now=BASE)
+    tracker.observe(record("recent-done", 950, completed=960, status="SUCCESS"), now=BASE)
     tracker.advance(BASE + 1000)
-    tracker.prune()
-    assert sorted(tracker.tasks) == ["old-running", "recent-done"]
+    tracker.prune(now=BASE + memory + 1)
+    assert sorted(tracker.tasks) == ["old-just-done", "old-running", "recent-done"]
+
+
+def test_a_list_that_lags_behind_never_repeats_an_event(plugin_module):
+    """A finished task that a (lagging) running list shows again, or that a read by id lost and finds again,
+    emits nothing twice: no second start for a task created before the window of the newest tasks."""
+    tracker = plugin_module.Tracker(since=None, overlap=100)
+    tracker.primed = True
+    tracker.advance(BASE + 5000)
+    assert tracker.observe(record("a", 4950)) == ["started"]
+    assert tracker.observe(record("a", 4950, completed=4990, status="ERROR"), now=BASE) == ["finished"]
+    tracker.advance(BASE + 9000)
+    tracker.prune(now=BASE + 1)
+    assert tracker.observe(record("a", 4950), now=BASE + 2) == [], "a stale running record started it again"
+    tracker.observe(record("b", 100))
+    for dummy in range(plugin_module.MAX_MISSES):
+        tracker.missed("b")
+    assert "b" not in tracker.tasks
+    assert tracker.observe(record("b", 100)) == [], "found again: its start is long past"
+    assert tracker.observe(record("b", 100, completed=9000, status="SUCCESS")) == ["finished"]
 
 
 def test_a_task_missing_from_reads_by_id_is_given_up_after_three_polls(plugin_module):
@@ -177,7 +198,8 @@ def test_state_round_trip_resumes_without_repeats(plugin_module):
     ({"version": 99, "tenant": "t", "cursor": None, "tasks": {}}, "not a state file of version 1"),
     ({"version": 1, "tenant": "other", "cursor": None, "tasks": {}}, "belongs to 'other'"),
     ({"version": 1, "tenant": "t", "cursor": "soon", "tasks": {}}, "no valid cursor"),
-    ({"version": 1, "tenant": "t", "cursor": 1.0, "tasks": {"a": [1.0, "yes", 0]}}, "invalid entry for task 'a'"),
+    ({"version": 1, "tenant": "t", "cursor": 1.0, "tasks": {"a": [1.0, "yes", 0, None]}}, "invalid entry for task 'a'"),
+    ({"version": 1, "tenant": "t", "cursor": 1.0, "tasks": {"a": [1.0, True, 0]}}, "invalid entry for task 'a'"),
     ([], "not a state file"),
 ])
 def test_a_state_of_another_kind_or_tenant_is_refused(plugin_module, state, why):

@@ -133,6 +133,13 @@ options:
       - Length in seconds of the window O(rate_limit) is counted over.
     type: float
     default: 10
+  allow_insecure_http:
+    description:
+      - Accept an C(http://) O(base_url) or O(token_url) to another host than this machine (C(http://) to
+        C(localhost), C(127.0.0.0/8) or C(::1) needs no opt-in). The credentials then cross the network in
+        clear text.
+    type: bool
+    default: false
   interval:
     description:
       - Seconds between the starts of two polls. At least 5.
@@ -246,6 +253,8 @@ PAGE_SIZE = isc_client.MAX_PAGE_SIZE
 ID_CHUNK = isc_client.ID_CHUNK
 # Polls in a row in which a task that was running is not returned by id before it is given up.
 MAX_MISSES = 3
+# Seconds a finished task is remembered after its finish was seen, in case a list still shows it running.
+FINISHED_MEMORY = 600.0
 BACKOFF_MAX = 300.0
 STATE_VERSION = 1
 _DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhdw]\s*)+$", re.IGNORECASE)
@@ -349,9 +358,12 @@ class Tracker:
     """What the source knows of the tasks it watches, and the transitions new observations make.
 
     For each task it remembers its creation time, whether its finish is accounted for (emitted, or
-    before the start) and how many polls in a row a read by id missed it. ``cursor`` is the newest
-    creation time seen (the server's clock): every poll reads the tasks created since
-    ``cursor - OVERLAP``, and forgets the finished ones created before that, which no read returns again.
+    before the start), how many polls in a row a read by id missed it, and when its finish was seen.
+    ``cursor`` is the newest creation time seen (the server's clock): every poll reads the tasks created
+    since ``cursor - OVERLAP``, and forgets the finished ones created before that, which no read returns
+    again, once their finish is FINISHED_MEMORY old (a list that lags behind cannot bring them back).
+    A task first seen after the first poll but created before ``cursor - OVERLAP`` did not start now
+    (every newer task was read): it emits its finish, not a start.
     ``primed`` is false until the first poll has been applied: with ``since`` None (start now), what
     that poll sees is the baseline, whose transitions lie in the past.
     """
@@ -361,7 +373,8 @@ class Tracker:
         self.overlap = overlap
         self.cursor = None
         self.primed = False
-        self.tasks = {}  # id -> [created epoch or None, finished accounted for, misses]
+        # id -> [created epoch or None, finished accounted for, misses, epoch the finish was seen or None]
+        self.tasks = {}
 
     def cutoff(self):
         """Creation time from which the newest tasks are read; None: from the newest one less the overlap."""
@@ -373,7 +386,7 @@ class Tracker:
         """Ids of the tasks whose finish is still to come."""
         return [task_id for task_id, entry in self.tasks.items() if not entry[1]]
 
-    def observe(self, record):
+    def observe(self, record, now=None):
         """The transitions (in order) that one record of a task shows for the first time."""
         task_id = record.get("id") if isinstance(record, dict) else None
         if not isinstance(task_id, str) or not task_id:
@@ -384,10 +397,12 @@ class Tracker:
         entry = self.tasks.get(task_id)
         if entry is None:
             before_start = (not self.primed) if self.since is None else (created is not None and created < self.since)
-            entry = self.tasks[task_id] = [created, False, 0]
+            cutoff = self.cutoff()
+            long_ago = self.primed and created is not None and cutoff is not None and created < cutoff
+            entry = self.tasks[task_id] = [created, False, 0, None]
             if before_start:
                 entry[1] = finished
-            else:
+            elif not long_ago:
                 transitions.append("started")
         entry[2] = 0
         if created is not None and (entry[0] is None or created > entry[0]):
@@ -395,6 +410,8 @@ class Tracker:
         if finished and not entry[1]:
             entry[1] = True
             transitions.append("finished")
+        if entry[1] and entry[3] is None:
+            entry[3] = time.time() if now is None else now
         return transitions
 
     def advance(self, created):
@@ -413,11 +430,13 @@ class Tracker:
             return True
         return False
 
-    def prune(self):
-        """Forget finished tasks that no later poll can return."""
+    def prune(self, now=None):
+        """Forget finished tasks that no later poll can return, once their finish is FINISHED_MEMORY old."""
         cutoff = self.cutoff()
+        seen_before = (time.time() if now is None else now) - FINISHED_MEMORY
         for task_id in [task_id for task_id, entry in self.tasks.items()
-                        if entry[1] and (entry[0] is None or (cutoff is not None and entry[0] < cutoff))]:
+                        if entry[1] and (entry[0] is None or (cutoff is not None and entry[0] < cutoff))
+                        and (entry[3] is None or entry[3] <= seen_before)]:
             del self.tasks[task_id]
 
     # -- state -------------------------------------------------------------------------------------
@@ -440,8 +459,9 @@ class Tracker:
             raise bad("has no valid cursor and tasks")
         loaded = {}
         for task_id, entry in tasks.items():
-            if not (isinstance(entry, list) and len(entry) == 3 and (entry[0] is None or _is_number(entry[0]))
-                    and isinstance(entry[1], bool) and isinstance(entry[2], int) and not isinstance(entry[2], bool)):
+            if not (isinstance(entry, list) and len(entry) == 4 and (entry[0] is None or _is_number(entry[0]))
+                    and isinstance(entry[1], bool) and isinstance(entry[2], int) and not isinstance(entry[2], bool)
+                    and (entry[3] is None or _is_number(entry[3]))):
                 raise bad("has an invalid entry for task %r" % task_id)
             loaded[task_id] = list(entry)
         self.cursor, self.tasks, self.primed = cursor, loaded, True
@@ -635,7 +655,7 @@ class TaskStatusSource:
 
     def make_client(self):
         settings = dict(self.config.connection)
-        if not settings["validate_certs"]:
+        if not settings.get("validate_certs", True):
             LOG.warning("validate_certs is false: the TLS certificate of %s is not verified, which lets anyone on the "
                         "network path read the credentials", settings["base_url"])
         try:
