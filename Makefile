@@ -24,7 +24,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 	test sanity sanity-matrix sanity-pythons lint units integration ecosystem reliability bench-smoke \
 	bench docs changelog changelog-release clean
 
-# `make help` prints the `##@` headings and the `## ` text after each target, in the order of this file.
+# `make help` prints the `##@` headings and the `## ` text after each target, in the order of this file. A new
+# target goes into .PHONY and ends its rule line with `## <one line of help>` (tests/ecosystem/test_newcomer.py checks).
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} \
 		/^[a-z][a-z-]*:[^=]*## / {printf "  make %-18s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
@@ -32,7 +33,7 @@ help: ## list the targets
 
 ##@ Try it (README.md, docs/getting-started.md)
 
-demo: venv-demo collection ## start a simulated tenant and run playbooks/demo.yml against it (about a minute)
+demo: venv-demo collection ## start a simulated tenant and run playbooks/demo.yml against it (a minute or two)
 	@$(WITH_SIM) --scenario demo -- $(BIN)/ansible-playbook -i localhost, $(COLL)/playbooks/demo.yml
 	@echo "Shown: a report of the last 24 hours, a gate waiting for aggregations (one fails, as a gate should), aggregations started and waited for, and stuck tasks cleared after a check-mode preview, then left alone on a second run."
 	@echo "Next: start 'make sim' and run your own playbook against it, as docs/getting-started.md shows (3. Your own playbook against the simulated tenant)."
