@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import json
+from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +22,6 @@ BASE = 1_800_000_000.0  # an epoch in 2027; the fake tenant's times are BASE + s
 
 
 def iso(seconds):
-    from datetime import datetime, timezone
     moment = datetime.fromtimestamp(BASE + seconds, timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
 
@@ -134,6 +134,21 @@ def test_look_back_replays_tasks_created_since(plugin_module):
     assert tracker.observe(record("in", -1800, completed=-1700, status="SUCCESS")) == ["started", "finished"]
     assert tracker.observe(record("before", -7200)) == [], "created before the look-back: not started"
     assert tracker.observe(record("before", -7200, completed=1, status="ERROR")) == ["finished"]
+
+
+@pytest.mark.parametrize("start, since", [
+    ("now", None), ("NOW", None), ("90s", BASE - 90), ("1h30m", BASE - 5400), ("2d", BASE - 172800),
+    ("2027-01-15T08:00:00Z", datetime(2027, 1, 15, 8, tzinfo=timezone.utc).timestamp()),
+    ("2027-01-15", datetime(2027, 1, 15, tzinfo=timezone.utc).timestamp()),
+])
+def test_start_is_now_a_look_back_or_a_date_time(plugin_module, start, since):
+    assert plugin_module.parse_start(start, BASE) == since
+
+
+@pytest.mark.parametrize("start", ["yesterday", "", "-1h", "1y", "3600"])
+def test_a_bad_start_names_what_is_accepted(plugin_module, start):
+    with pytest.raises(plugin_module.ConfigurationError, match="start must be 'now', a look-back such as 90s"):
+        plugin_module.parse_start(start, BASE)
 
 
 def test_prune_forgets_only_what_no_read_returns(plugin_module):

@@ -21,7 +21,6 @@ import logging
 import math
 import os
 import random
-import re
 import stat
 import sys
 import threading
@@ -40,8 +39,9 @@ description:
   - "Each poll sends a bounded number of requests: the running tasks (one request per 250), the tasks
     that were running and are no longer listed as such, read by id (one request per 50), and the
     newest tasks since the last poll (one request per 250 tasks created since then, at least one).
-    That is three requests on a tenant with fewer than 250 running tasks. The requests share the
-    rate-limit pacing of the collection's modules (same client ID and API version on the same host)."
+    On a tenant with fewer than 250 running tasks that is two requests per poll, three when some of them
+    finished. The requests share the rate-limit pacing of the collection's modules (same client ID and
+    API version on the same host)."
   - Transient faults (HTTP 429, 5xx, resets, an expired token) are retried by the client, then the
     poll is logged and repeated with a growing delay (up to 5 minutes). Configuration and credential
     errors (HTTP 400, 401, 403, 404 and bad options) end the source with a message; ansible-rulebook
@@ -236,6 +236,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: 
 from ansible_collections.identitynow.tasks.plugins.module_utils import api_versions  # noqa: E402
 from ansible_collections.identitynow.tasks.plugins.module_utils import client as isc_client  # noqa: E402
 from ansible_collections.identitynow.tasks.plugins.module_utils import connection  # noqa: E402
+from ansible_collections.identitynow.tasks.plugins.module_utils import durations  # noqa: E402
 from ansible_collections.identitynow.tasks.plugins.module_utils import filters  # noqa: E402
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_record  # noqa: E402
 from ansible_collections.identitynow.tasks.plugins.module_utils.errors import IscError, redact  # noqa: E402
@@ -257,9 +258,6 @@ MAX_MISSES = 3
 FINISHED_MEMORY = 600.0
 BACKOFF_MAX = 300.0
 STATE_VERSION = 1
-_DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhdw]\s*)+$", re.IGNORECASE)
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class ConfigurationError(Exception):
@@ -290,13 +288,13 @@ def parse_start(value, now):
     text = value.strip() if isinstance(value, str) else ""
     if text.lower() == "now":
         return None
-    if _DURATION.match(text):
-        return now - sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
+    if durations.has_unit(text):
+        return now - durations.parse_duration(text, "start")
     moment = task_record.parse_timestamp(text, allow_date=True)
     if moment is not None:
         return moment.timestamp()
-    raise ConfigurationError("start must be 'now', a look-back such as 90s, 30m, 1h, 2d or 1h30m, or an ISO 8601 "
-                             "date-time such as 2026-12-01T08:00:00Z; got %r" % (value,))
+    raise ConfigurationError("start must be 'now', a look-back such as %s, or an ISO 8601 date-time such as "
+                             "2026-12-01T08:00:00Z; got %r" % (durations.EXAMPLES, value))
 
 
 class Config:
