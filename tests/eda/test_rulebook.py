@@ -8,7 +8,10 @@ Run 1: a failed aggregation in the simulator fires the rule; the remediation pla
 interval plus a few seconds and starts the aggregation of that source again. Run 2, with the same state file: an
 aggregation that failed while nothing ran is reported, the one of run 1 is not emitted again.
 
-Without java on PATH (or JAVA_HOME) the test fails with how to install it; SKIP_EDA_JAVA_TESTS=1 skips it instead.
+Run 3: with a wrong client secret, ansible-rulebook stops and shows the source's message (HTTP 401 at the token
+endpoint), and the secret appears nowhere.
+
+Without java on PATH (or JAVA_HOME) the tests fail with how to install it; SKIP_EDA_JAVA_TESTS=1 skips them instead.
 """
 
 from __future__ import annotations
@@ -151,3 +154,23 @@ def test_rulebook_remediates_a_failed_aggregation_and_resumes_from_its_state(jav
     assert "Traceback" not in output_two
     assert failed["id"] not in output_two, "the second run repeated the event of the first"
     assert output_two.count("'event_key': '%s:finished'" % other["id"]) == 1
+
+
+def test_a_credential_error_stops_the_activation_with_the_message(java, sim, sim_server, tmp_path):
+    """ansible-rulebook ends (non-zero) and shows why; the wrong secret appears nowhere."""
+    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n",
+                                            encoding="utf-8")
+    (tmp_path / "vars.yml").write_text("isc_interval: %d\n" % INTERVAL, encoding="utf-8")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(_collections_path()), ANSIBLE_NOCOLOR="1",
+               SAIL_BASE_URL=sim_server.url, SAIL_CLIENT_ID="sim-pat-client", SAIL_CLIENT_SECRET="wrong-secret-7c1d2",
+               PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")),
+               JAVA_HOME=str(Path(os.path.realpath(java)).parents[1]))
+    rulebook = Rulebook(tmp_path, env)
+    try:
+        rulebook.process.wait(90)
+    finally:
+        output = rulebook.stop()
+    assert rulebook.process.returncode not in (0, None), output
+    assert re.search(r"ConfigurationError: Source plugin failed with error message: .*HTTP 401.*/oauth/token", output), \
+        output[-4000:]
+    assert "wrong-secret-7c1d2" not in output
