@@ -154,10 +154,11 @@ class RateLimiter:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return descriptor
             except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES) or time.monotonic() >= deadline:
+                held = exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES)
+                if not held or time.monotonic() >= deadline:
                     os.close(descriptor)
                     self._give_up("%s could not be locked within %g s (%s)" % (
-                        self.path, self.LOCK_TIMEOUT, exc.strerror or "held by another process"))
+                        self.path, self.LOCK_TIMEOUT, "held by another process" if held else exc.strerror or exc))
                     return None
             time.sleep(self.LOCK_RETRY)
 

@@ -309,7 +309,7 @@ def test_a_lock_held_by_another_process_does_not_block_for_ever(state):
     assert RateLimiter.LOCK_TIMEOUT <= elapsed < RateLimiter.LOCK_TIMEOUT + 3
     with open(state, encoding="utf-8") as handle:
         assert handle.read() == before
-    fell_back(*outcome, reason="could not be locked within 2 s")
+    fell_back(*outcome, reason="could not be locked within 2 s (held by another process)")
 
 
 def lock_is_free(path):
