@@ -121,8 +121,22 @@ def _now(now):
     return task_record.utc_now().timestamp() if now is None else float(now)
 
 
+def _native(value):
+    """A module result as plain Python containers.
+
+    ansible-core 2.19 hands a filter its variables in lazy containers that template each value on its first
+    access, which costs far more than the filter's own work over thousands of records. Module results hold
+    no templates (they are not trusted as templates), so the filter reads them from a plain copy, made the way
+    ansible-core itself makes one. Older ansible-core, and values that are plain already, pass unchanged.
+    Only for module results: a role input may hold a template that must be rendered.
+    """
+    copy = getattr(value, "_non_lazy_copy", None)
+    return copy() if callable(copy) else value
+
+
 def _records(value, name):
     """The records of a module result (task_statuses) or of a list; each must be a mapping."""
+    value = _native(value)
     if isinstance(value, dict):
         value = value.get("task_statuses") or []
     if not isinstance(value, (list, tuple)):
@@ -230,11 +244,13 @@ def wait_state(results, settings, now=None):
     missing (ids the selection did not find). Returns rows, the progress lines, whether to go on, the
     timeout of the next round, and the result the role sets (wait_for_aggregation_result) when it ends.
     """
+    results = _native(results)
     if isinstance(results, dict):
         results = [results]
     if not isinstance(results, (list, tuple)) or not results:
         raise AnsibleFilterError("wait_state: expected a list of task_status_info results, got %r" % (results,))
-    results = [r for r in results if isinstance(r, dict) and "task_statuses" in r] or [results[-1]]
+    results = [r for r in (_native(r) for r in results)
+               if isinstance(r, dict) and "task_statuses" in r] or [results[-1]]
     now = _now(now)
     fail_on = completion_statuses(settings.get("fail_on_status") or [], "fail_on_status")
     timeout = float(settings["timeout"])
@@ -347,6 +363,7 @@ def _without_hint(msg, hint):
 
 def clear_summary(plan, cleared, completion_status, check_mode=False):
     """clear_pending_tasks_result: per matched task what task_status did, the headline, and one hint."""
+    plan, cleared = _native(plan), _native(cleared)
     cleared = cleared if isinstance(cleared, dict) else {}
     entries = dict((e.get("id"), e) for e in cleared.get("tasks") or [] if isinstance(e, dict))
     check = bool(check_mode) or any(str(e.get("msg") or "").startswith("check mode") for e in entries.values())
@@ -406,6 +423,7 @@ def task_report(recent, pending, hours, slowest=5, now=None):
     now = _now(now)
     hours = int(hours)
     slowest = int(slowest)
+    recent, pending = _native(recent), _native(pending)
     recent_records = _records(recent, "recent")
     pending_records = _records(pending, "pending")
     recent_ids = set()

@@ -141,7 +141,7 @@ has clear_again 'localhost +: ok=[0-9]+ +changed=0 '
 sim reset demo
 sim advance 46
 run demo 0 identitynow.tasks.demo
-has demo 'TASK \[Step 5 of 5 - clear again, which finds nothing left to do\]'
+has demo 'TASK \[Step ([0-9]) of \1 - clear again, which finds nothing left to do\]'
 has demo 'SUCCESS: all [0-9] task\(s\) finished without a status of ERROR, TERMINATED|nothing was running|is still running, so there is nothing to wait for'
 has demo '"Would clear 2 of 2 task\(s\) pending for more than 6h \(check mode: nothing was changed\)\."'
 has demo '"Cleared 2 of 2 task\(s\) pending for more than 6h\."'
