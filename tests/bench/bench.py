@@ -951,11 +951,13 @@ def table(rows):
 
 
 def default_collections():
-    """The folder above ansible_collections when this tree is the collection itself, else build/collections."""
+    """The folder above ansible_collections when this tree is the collection itself, else the Makefile's
+    COLLECTIONS (make exports a variable given on its command line: make COLLECTIONS=... bench), else
+    build/collections."""
     parts = ROOT.split(os.sep)
     if parts[-3:-1] == ["ansible_collections", "identitynow"] and parts[-1] == "tasks":
         return os.sep.join(parts[:-3])
-    return os.path.join(ROOT, "build", "collections")
+    return os.environ.get("COLLECTIONS") or os.path.join(ROOT, "build", "collections")
 
 
 def main(argv=None):
