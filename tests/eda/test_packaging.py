@@ -61,6 +61,10 @@ def test_examples_use_only_documented_options(plugin_module):
         sources = [source for ruleset in rulebook for source in ruleset["sources"]]
         args = [source["identitynow.tasks.task_status"] for source in sources]
         assert args and all(set(a) <= options for a in args), args
+        for rule in (rule for ruleset in rulebook for rule in ruleset["rules"]):
+            name = rule["action"].get("run_playbook", {}).get("name", "")
+            if name.startswith("identitynow.tasks."):
+                assert (ROOT / "playbooks" / (name.split(".")[-1] + ".yml")).is_file(), "%s does not ship" % name
 
 
 def test_rulebooks_match_the_rulebook_schema(plugin_module):

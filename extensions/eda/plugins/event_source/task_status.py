@@ -212,7 +212,7 @@ EXAMPLES = r"""
       condition: event.transition == "finished" and event.completion_status == "ERROR"
       action:
         run_playbook:
-          name: identitynow.tasks.remediate_aggregation
+          name: identitynow.tasks.remediate_failed_aggregation
 """
 
 
