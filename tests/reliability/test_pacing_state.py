@@ -306,7 +306,7 @@ def test_a_lock_held_by_another_process_does_not_block_for_ever(state):
     finally:
         holder.kill()
         holder.wait()
-    assert RateLimiter.LOCK_TIMEOUT <= elapsed < RateLimiter.LOCK_TIMEOUT + 3
+    assert RateLimiter.LOCK_TIMEOUT <= elapsed < RateLimiter.LOCK_TIMEOUT + 5  # slack for a loaded machine
     with open(state, encoding="utf-8") as handle:
         assert handle.read() == before
     fell_back(*outcome, reason="could not be locked within 2 s (held by another process)")
