@@ -12,8 +12,12 @@ class ModuleDocFragment:
 options:
   base_url:
     description:
-      - Base URL of the ISC API gateway, for example C(https://acme.api.identitynow.com).
+      - "Base URL of the ISC API gateway, for example C(https://acme.api.identitynow.com): the gateway root,
+        without a path such as C(/v3), C(/beta), C(/v2026) or C(/api) (the collection adds the API version)."
       - If not set, O(tenant) is used, then the E(SAIL_BASE_URL) environment variable.
+      - C(https://) is required. C(http://) is accepted for this machine only (C(localhost), C(127.0.0.0/8),
+        C(::1)), for example a local test server, unless O(allow_insecure_http) is true.
+      - Redirects are never followed: a redirect answer fails the task and names the address it pointed to.
       - Mutually exclusive with O(tenant).
     type: str
   tenant:
@@ -42,6 +46,7 @@ options:
   token_url:
     description:
       - OAuth2 token endpoint. Defaults to O(base_url) followed by C(/oauth/token).
+      - The same rules as for O(base_url) apply (C(https://), or C(http://) to this machine).
     type: str
   api_version:
     description:
@@ -68,13 +73,27 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for the server to connect and to answer each HTTP request.
+      - Seconds one HTTP exchange may take in all, connecting, sending and reading the whole body of the
+        answer (the status line and headers, each read, within O(timeout) too). A server that trickles its
+        answer is cut off after O(timeout) (plus under a second of slack).
+      - "Upper bound of a task without O(ignore:wait): each request takes at most (O(max_retries) + 1) x
+        O(timeout) plus its waits between attempts (a backoff of at most 8 s each, or a C(Retry-After) of at
+        most O(retry_max_wait)); a renewed token can add one more such exchange. With the defaults that is
+        6 x 30 s plus at most 15.5 s of backoff (about 3.3 minutes) for a request that never gets a useful
+        answer, plus up to 5 x 120 s if ISC keeps answering HTTP 429 with a long C(Retry-After). A task sends
+        one request per task read or changed, and one per page of a list."
+      - With O(ignore:wait=true), the wait timeout of the module bounds every request and retry as well; none
+        is started or continued past it.
+      - Answers larger than 32 MiB (counted after decompression) are refused with an error.
     type: float
     default: 30
   max_retries:
     description:
       - How many times a request that failed transiently (HTTP 429, 500, 502, 503, 504, connection
-        reset) is retried. C(0) disables retries.
+        reset or refused, timeout) is retried. C(0) disables retries.
+      - Failures that cannot get better are not retried, whatever O(max_retries) says, and their message
+        gives the reason; they are a TLS certificate that does not verify, a host name that does not resolve, a
+        redirect, HTTP 4xx other than 429, an answer of the wrong shape or above the size limit.
     type: int
     default: 5
   retry_max_wait:
@@ -105,6 +124,14 @@ options:
       - Length in seconds of the window O(rate_limit) is counted over.
     type: float
     default: 10
+  allow_insecure_http:
+    description:
+      - Accept an C(http://) O(base_url) or O(token_url) that names another host than this machine.
+      - The client secret, the tokens and every answer then cross the network in clear text; the task warns
+        about it on every run. Meant only for a network you trust, such as a test proxy.
+      - C(http://) to this machine (C(localhost), C(127.0.0.0/8), C(::1)) needs no opt-in.
+    type: bool
+    default: false
 notes:
   - Options given to the task, directly or through C(module_defaults), always win over environment
     variables.

@@ -40,6 +40,7 @@ def isc_argument_spec(**module_options):
         retry_max_wait=dict(type="float", default=120.0),
         rate_limit=dict(type="int", default=100),
         rate_limit_window=dict(type="float", default=10.0),
+        allow_insecure_http=dict(type="bool", default=False),
     )
     spec.update(module_options)
     return spec
@@ -66,8 +67,9 @@ def resolve_connection(params, environ=None):
         base_url = environ.get("SAIL_BASE_URL")
     if not base_url:
         raise IscError("no ISC URL: set base_url or tenant, or the SAIL_BASE_URL environment variable")
-    if not base_url.startswith(("https://", "http://")):
-        raise IscError("base_url must start with https:// (or http:// for a local test server), got %r" % base_url)
+    for name, url in (("base_url", base_url), ("token_url", params.get("token_url"))):
+        if url is not None:
+            client_utils.check_url(name, url, params.get("allow_insecure_http"))
 
     for name in ("timeout", "rate_limit_window"):
         if params.get(name) is not None and params[name] <= 0:
@@ -91,22 +93,22 @@ def resolve_connection(params, environ=None):
         raise IscError("no credentials: set client_id and client_secret (or SAIL_CLIENT_ID and "
                        "SAIL_CLIENT_SECRET), or access_token")
 
-    return dict(
-        base_url=base_url,
-        client_id=client_id,
-        client_secret=client_secret,
-        access_token=access_token,
-        token_url=params.get("token_url"),
-        api_version=params.get("api_version") or "v2026",
-        experimental=params.get("experimental", True),
-        validate_certs=params.get("validate_certs", True),
-        ca_path=params.get("ca_path"),
-        timeout=params.get("timeout") or 30.0,
-        max_retries=params.get("max_retries", 5),
-        retry_max_wait=params.get("retry_max_wait", 120.0),
-        rate_limit=params.get("rate_limit", 100),
-        rate_limit_window=params.get("rate_limit_window") or 10.0,
-    )
+    if access_token:
+        client_id_source = None
+    elif environ.get("SAIL_CLIENT_ID") == client_id:
+        client_id_source = "the environment variable SAIL_CLIENT_ID"
+    else:
+        client_id_source = "the client_id option"
+
+    # The defaults are those of isc_argument_spec() (their one home): a setting missing from params is
+    # left out, so that IscClient's own keyword default applies.
+    settings = dict(base_url=base_url, client_id=client_id, client_secret=client_secret, access_token=access_token,
+                    client_id_source=client_id_source)
+    for name in ("token_url", "api_version", "experimental", "validate_certs", "ca_path", "timeout", "max_retries",
+                 "retry_max_wait", "rate_limit", "rate_limit_window", "allow_insecure_http"):
+        if params.get(name) is not None:
+            settings[name] = params[name]
+    return settings
 
 
 def missing_libraries(names=RUNTIME_LIBRARIES):
@@ -149,6 +151,12 @@ def client_from_module(module, needs=("requests",)):
         if not settings["validate_certs"]:
             module.warn("validate_certs is false: the TLS certificate of %s is not verified, which lets anyone "
                         "on the network path read the credentials" % settings["base_url"])
-        return client_utils.IscClient(shared_pacing=True, **settings)
+        client = client_utils.IscClient(shared_pacing=True, **settings)
+        if client.insecure_http:
+            clear = sorted(set(client_utils.origin(url) for url in (client.base_url, client.token_url)
+                               if url.lower().startswith("http:")))
+            module.warn("allow_insecure_http is true and %s is reached over http://: the client secret, the tokens "
+                        "and every answer cross the network in clear text" % " and ".join(clear))
+        return client
     except IscError as exc:
         module.fail_json(**exc.to_result())

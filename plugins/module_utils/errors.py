@@ -2,12 +2,16 @@
 # Copyright: identitynow.tasks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The one error type of the collection, and the hints that go with each failure."""
+"""The one error type of the collection, the hints that go with each failure, and the error built from an answer."""
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote, quote_plus
+
 REDACTED = "********"
 
+GATEWAY_ROOT = "https://TENANT.api.identitynow.com"
 HINTS = {
     400: "ISC rejected the request as invalid; its messages above say which part.",
     401: ("The credentials were rejected or the token expired: check client_id/client_secret "
@@ -25,15 +29,41 @@ PATCH_403_HINT = ("Updating a task status needs a token with user context: use a
                   "with the idn:task-management:write or sp:scopes:all scope.")
 SERVER_HINT = "ISC answered with a server-side fault; it persisted through the retries, try again later."
 NETWORK_HINT = "Check base_url/tenant, the network path to ISC, proxies and timeout."
+BASE_URL_HINT = ("This path does not exist on the server: base_url must be the API gateway root (%s), without "
+                 "a path such as /v3, /beta, /v2026 or /api (the collection adds the API version itself); "
+                 "token_url, if set, must be the token endpoint (%s/oauth/token)." % (GATEWAY_ROOT, GATEWAY_ROOT))
+NOT_FOUND_HINT = ("ISC has nothing at this path: check the id in it. If every call fails like this, base_url is not "
+                  "the API gateway root (%s)." % GATEWAY_ROOT)
+REDIRECT_HINT = ("The collection never follows redirects (a redirect could carry the credentials elsewhere): "
+                 "set base_url (or token_url) to the address the API gateway answers at itself, "
+                 "for example %s." % GATEWAY_ROOT)
+
+
+def _spellings(secret):
+    """The forms a secret takes in text: raw, repr- or backslash-escaped, JSON-escaped, percent-encoded."""
+    forms = {secret, repr(secret)[1:-1], secret.encode("unicode_escape").decode("ascii"),
+             json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             quote(secret, safe=""), quote(secret), quote_plus(secret, safe=""), quote_plus(secret)}
+    for form in list(forms):
+        if "%" in form:
+            # Percent-encoders differ in the case of the hex digits.
+            forms.add("%".join(part if i == 0 else part[:2].lower() + part[2:]
+                               for i, part in enumerate(form.split("%"))))
+    forms.update([form.replace('"', '\\"') for form in list(forms)] + [form.replace("'", "\\'") for form in list(forms)])
+    return forms
 
 
 def redact(text, secrets):
-    """Replace every occurrence of each secret in text."""
+    """Replace every occurrence of each secret in text, in every spelling of _spellings()."""
     if not text:
         return text
+    forms = set()
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
+            forms.update(_spellings(secret))
+    for form in sorted(forms, key=len, reverse=True):
+        if len(form) >= 4:
+            text = text.replace(form, REDACTED)
     return text
 
 
@@ -55,7 +85,7 @@ class IscError(Exception):
     """
 
     def __init__(self, message, status=None, method=None, url=None, detail_code=None,
-                 tracking_id=None, messages=None, hint=None, retry_after=None, uncertain=False):
+                 tracking_id=None, messages=None, hint=None, retry_after=None, uncertain=False, path_missing=False):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -68,6 +98,9 @@ class IscError(Exception):
         self.retry_after = retry_after
         # True when a write may or may not have been applied (the answer was lost).
         self.uncertain = uncertain
+        # True for a 404 or 405 that says the endpoint itself does not exist (the token endpoint, a list, a
+        # base_url with a path): base_url is wrong, which must not read as "no such task".
+        self.path_missing = path_missing
 
     def __str__(self):
         parts = [self.message]
@@ -101,6 +134,52 @@ class IscError(Exception):
         """Return this error with every secret removed from its texts."""
         self.message = redact(self.message, secrets)
         self.url = redact(self.url, secrets)
+        self.hint = redact(self.hint, secrets)
+        self.detail_code = redact(self.detail_code, secrets)
+        self.tracking_id = redact(self.tracking_id, secrets)
         self.messages = [redact(m, secrets) for m in self.messages]
         self.args = (self.message,)
         return self
+
+
+def _text(value, limit=500):
+    """A short one-line text of a value from an answer (str as is, others as JSON), or None."""
+    if value is None or isinstance(value, (dict, list)) and not value:
+        return None
+    if not isinstance(value, str):
+        try:
+            value = json.dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            return None
+    value = " ".join(value.split())
+    return value[:limit] + ("..." if len(value) > limit else "") if value else None
+
+
+def error_from_answer(status, method, url, data, parsed, content_type=None, reason=None, hint=None):
+    """An IscError from a non-2xx answer, with SailPoint's ErrorResponseDto or OAuth details.
+
+    data is the parsed JSON (parsed=True) of any shape; content_type the answer's Content-Type when its
+    body was not JSON (None when the body was empty).
+    """
+    detail_code = tracking_id = None
+    messages = []
+    if parsed and isinstance(data, dict):
+        detail_code = _text(data.get("detailCode"), 200)
+        tracking_id = _text(data.get("trackingId"), 200)
+        for key in ("messages", "causes"):
+            items = data.get(key)
+            for item in items if isinstance(items, list) else [items]:
+                text = _text(item.get("text") if isinstance(item, dict) else item)
+                if text and text not in messages:
+                    messages.append(text)
+        for key in ("error", "error_description", "message"):
+            text = _text(data.get(key)) if isinstance(data.get(key), str) else None
+            if text and text not in messages:
+                messages.append(text)
+    elif parsed:
+        messages.append("a JSON %s where an error object was expected" % type(data).__name__)
+    elif content_type is not None:
+        kind = _text(content_type.split(";")[0], 80) or "unknown content type"
+        messages.append("non-JSON answer (%s), probably from a proxy or load balancer" % kind)
+    return IscError("ISC answered %s %s" % (status, _text(reason, 80) or "error"), status=status, method=method,
+                    url=url, detail_code=detail_code, tracking_id=tracking_id, messages=messages, hint=hint)

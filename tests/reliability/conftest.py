@@ -153,7 +153,7 @@ class Player:
                                    stderr=subprocess.PIPE, text=True)
         return Running(process, directory, results_path)
 
-    def finish(self, running, timeout=240, scan=True):
+    def finish(self, running, timeout=240, scan=True, secrets=()):
         try:
             out, err = running.process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -166,15 +166,17 @@ class Player:
                 results = json.load(handle)
         run = PlaybookRun(running.process.returncode, out, err, results, running.dir)
         if scan:
-            found = leaks([("stdout", out), ("stderr", err)], running.dir, self.secrets(),
+            found = leaks([("stdout", out), ("stderr", err)], running.dir, self.secrets() + list(secrets),
                           os.path.join(running.dir, "input"))
             assert not found, "secrets leaked (where, secret prefix): %s" % found
             self.scanned += 1
         return run
 
     def run(self, tasks, **options):
+        """start() and finish(); timeout and secrets (more secrets to scan for) go to finish()."""
         timeout = options.pop("timeout", 240)
-        return self.finish(self.start(tasks, **options), timeout=timeout)
+        secrets = options.pop("secrets", ())
+        return self.finish(self.start(tasks, **options), timeout=timeout, secrets=secrets)
 
 
 @pytest.fixture

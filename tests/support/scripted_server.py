@@ -4,9 +4,10 @@
 
 """A tiny HTTP/1.1 server on 127.0.0.1 that answers from a script, for exact sequences of faults.
 
-Requests to ``/oauth/token`` get the next entry of ``token_script`` (default: a fresh token
-``tok-N`` with ``token_ttl``); every other request gets the next entry of ``script`` (default: 200 with
-``default_body``). Each request is recorded with its raw path, query, headers, body and client port.
+A request gets ``route(request)`` if that is not None; else requests to ``/oauth/token`` get the next entry
+of ``token_script`` (default: a fresh token ``tok-N`` with ``token_ttl``); every other request gets the next
+entry of ``script`` (default: 200 with ``default_body``). Requests sent to it as to a proxy (absolute URI)
+are served the same way and listed in ``proxied``. Each request is recorded with its raw path, query, headers, body and client port.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class Action:
     """What the server does with one request."""
 
     def __init__(self, status=200, body=None, headers=None, raw_body=None, content_type="application/json",
-                 hangup=False, truncate=False, delay=0.0):
+                 hangup=False, truncate=False, delay=0.0, chunks=None, chunk_delay=0.0):
+        self.chunks = chunks
+        self.chunk_delay = chunk_delay
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
@@ -71,6 +74,17 @@ def slow(seconds, status=200, body=None):
     return Action(status, body, delay=seconds)
 
 
+def streamed(chunks, status=200, chunk_delay=0.0, headers=None, content_type="application/json"):
+    """Send the body as the byte strings of the iterable chunks, chunk_delay seconds apart, without a
+    Content-Length (the end of the body is the end of the connection): for trickles and endless bodies."""
+    return Action(status, headers=headers, chunks=chunks, chunk_delay=chunk_delay, content_type=content_type)
+
+
+def redirect(status, location):
+    """A redirect to location."""
+    return Action(status, headers={"Location": location})
+
+
 class Recorded:
     """One request as the server saw it."""
 
@@ -104,7 +118,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         server = self.server
-        path, dummy, query = self.path.partition("?")
+        target = self.path
+        if "://" in target.split("?")[0]:  # an absolute URI, as a client sends it to a proxy
+            self.server.proxied.append(target.split("?")[0])
+            target = "/" + target.split("://", 1)[1].partition("/")[2]
+        path, dummy, query = target.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         record = Recorded(self.command, path, {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()},
@@ -116,6 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(action.delay)
         if action.hangup:
             self.close_connection = True
+            return
+        if action.chunks is not None:
+            self._stream(action)
             return
         payload = action.payload()
         self.send_response(action.status)
@@ -130,6 +151,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
 
+    def _stream(self, action):
+        self.close_connection = True
+        self.send_response(action.status)
+        self.send_header("Content-Type", action.content_type)
+        for name, value in action.headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            for chunk in action.chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                self.server.streamed += len(chunk)
+                if action.chunk_delay:
+                    time.sleep(action.chunk_delay)
+        except OSError:
+            pass  # the client gave up: what the tests want
+
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _handle
 
 
@@ -138,9 +177,14 @@ class ScriptedServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, script=(), token_script=(), token_ttl=749, default_body=None, port=0):
+    def __init__(self, script=(), token_script=(), token_ttl=749, default_body=None, port=0, route=None):
         super().__init__(("127.0.0.1", port), _Handler)
         self.lock = threading.Lock()
+        #: route(record) -> an Action, or None for the scripts: answers that depend on the request.
+        self.route = route
+        #: Absolute URIs requested (the server acting as an HTTP proxy), and body bytes streamed.
+        self.proxied = []
+        self.streamed = 0
         self.script = list(script)
         self.token_script = list(token_script)
         self.token_ttl = token_ttl
@@ -163,6 +207,9 @@ class ScriptedServer(ThreadingHTTPServer):
         return reply(200, body)
 
     def next_action(self, record):
+        action = self.route(record) if self.route else None
+        if action is not None:
+            return action
         if record.path == "/oauth/token":
             action = self.token_script.pop(0) if self.token_script else None
             return action or self.issue_token()

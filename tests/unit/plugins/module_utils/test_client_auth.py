@@ -46,7 +46,7 @@ def test_token_url_option(serve, connect):
 
 
 def test_one_token_for_the_whole_run(serve, connect, clock):
-    server = serve(default_body=[])
+    server = serve(*[reply(200, TASK)] * 25, default_body=[])
     client = connect(server.url)
     for dummy in range(25):
         client.get_task(TASK_ID)
@@ -160,7 +160,7 @@ def test_one_keep_alive_connection(serve, connect):
     ("v2026", False, "/v2026/task-status/", None),
 ])
 def test_paths_and_experimental_header(serve, connect, version, experimental, path, header):
-    server = serve(default_body=TASK)
+    server = serve(reply(200, TASK), reply(200, [TASK]), reply(200, TASK))
     client = connect(server.url, api_version=version, experimental=experimental)
     client.get_task(TASK_ID)
     list(client.list_tasks())

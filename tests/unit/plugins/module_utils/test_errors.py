@@ -10,7 +10,10 @@ real responses rather than on hand-made response objects.
 
 from __future__ import annotations
 
+import json
+import re
 import traceback
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -193,3 +196,36 @@ def test_token_echoed_in_an_api_error_is_redacted():
         server.close()
     assert server.tokens[0] not in str(info.value)
     assert info.value.messages == ["token %s is odd" % errors.REDACTED]
+
+
+@pytest.mark.parametrize("secret", ["s3cret-Value-9f8e7d", "quo\"te's\\back-slash", "p%ss&w+rd=/?#", "n\u00e9e-\u00fcml\u00e4ut-\u2603"])
+def test_every_spelling_of_a_secret_is_redacted(secret):
+    spellings = {"raw": secret, "repr": repr(secret), "ascii": ascii(secret), "json": json.dumps(secret),
+                 "json-unicode": json.dumps(secret, ensure_ascii=False), "percent": quote(secret, safe=""),
+                 "percent-path": quote(secret), "form": quote_plus(secret),
+                 "percent-lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(secret, safe=""))}
+    for name, form in spellings.items():
+        text = "before %s after" % form
+        redacted = errors.redact(text, [secret])
+        assert redacted.startswith("before ") and redacted.endswith(" after"), (name, redacted)
+        assert errors.REDACTED in redacted, (name, form, redacted)
+        for part in (secret, secret[:8], secret[-8:]):
+            assert part not in redacted, (name, redacted)
+    error = IscError("failed: %r" % secret, messages=[json.dumps({"secret": secret})], hint="was %s" % quote(secret))
+    error.redacted([secret])
+    assert secret not in str(error) and repr(secret) not in str(error) and quote(secret) not in str(error)
+
+
+def test_a_404_that_means_a_wrong_base_url_is_not_a_missing_task(call):
+    error = call([reply(404, dto("404 Not found", "no route"))], client_id=None, client_secret=None,
+                 access_token="given-token-123")
+    assert error.status == 404 and error.path_missing is False  # a task path under the gateway root
+    server = ScriptedServer(route=lambda request: reply(404, {"error": "Not Found"}))
+    client = IscClient(server.url + "/v3", client_id="sim-client-id", client_secret=SECRET, max_retries=0)
+    try:
+        with pytest.raises(IscError) as info:
+            client.get_task(TASK_ID)
+    finally:
+        client.session.close()
+        server.close()
+    assert info.value.status == 404 and info.value.path_missing is True and "gateway root" in info.value.hint
