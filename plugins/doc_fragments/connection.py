@@ -17,7 +17,7 @@ options:
       - If not set, O(tenant) is used, then the E(SAIL_BASE_URL) environment variable.
       - C(https://) is required. C(http://) is accepted for this machine only (C(localhost), C(127.0.0.0/8),
         C(::1)), for example a local test server, unless O(allow_insecure_http) is true.
-      - Redirects are never followed: a redirect answer fails the task and names the address it pointed to.
+      - "Redirects are never followed: a redirect answer fails the task and names the address it pointed to."
       - Mutually exclusive with O(tenant).
     type: str
   tenant:
