@@ -73,9 +73,9 @@ options:
     type: path
   timeout:
     description:
-      - Seconds one HTTP exchange may take in all, connecting, sending and reading the whole body of the
-        answer (the status line and headers, each read, within O(timeout) too). A server that trickles its
-        answer is cut off after O(timeout) (plus under a second of slack).
+      - Seconds one HTTP exchange may take in all, connecting, sending and reading the whole answer. A server
+        that never answers, or trickles its answer (headers or body), is cut off after O(timeout) plus at most
+        half a second.
       - "Upper bound of a task without O(ignore:wait): each request takes at most (O(max_retries) + 1) x
         O(timeout) plus its waits between attempts (a backoff of at most 8 s each, or a C(Retry-After) of at
         most O(retry_max_wait)); a renewed token can add one more such exchange. With the defaults that is

@@ -27,6 +27,7 @@ import json
 import random
 import socket
 import ssl
+import threading
 import time
 import zlib
 from urllib.parse import urlsplit
@@ -38,12 +39,17 @@ from ansible_collections.identitynow.tasks.plugins.module_utils.pacing import Ra
 
 try:
     import requests
+    import requests.adapters
     import urllib3
+    import urllib3.connectionpool
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the environment
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
+
+#: The connections the exchanges of this thread use (see _Watchdog).
+_WATCHED = threading.local()
 
 if HAS_REQUESTS:
     class _Session(requests.Session):
@@ -52,6 +58,64 @@ if HAS_REQUESTS:
 
         def get_redirect_target(self, resp):
             return None
+
+    def _watched(pool_class):
+        class WatchedPool(pool_class):
+            """A connection pool that shows the watchdog of the current exchange the connection it hands out."""
+
+            def _get_conn(self, timeout=None):
+                connection = super()._get_conn(timeout)
+                watchdog = getattr(_WATCHED, "watchdog", None)
+                if watchdog is not None:
+                    watchdog.connection = connection
+                return connection
+
+        WatchedPool.__name__ = "Watched" + pool_class.__name__
+        return WatchedPool
+
+    def _watch(manager):
+        manager.pool_classes_by_scheme = {"http": _watched(urllib3.connectionpool.HTTPConnectionPool),
+                                          "https": _watched(urllib3.connectionpool.HTTPSConnectionPool)}
+        return manager
+
+    class _Adapter(requests.adapters.HTTPAdapter):
+        """An adapter whose connections (direct or through a proxy) a _Watchdog can cut."""
+
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            _watch(self.poolmanager)
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            return _watch(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+
+class _Watchdog:
+    """Cuts the connection of an exchange that outlives its time, whatever phase it is in (a status line or
+    headers trickled a byte at a time included): a timer that shuts the socket down."""
+
+    def __init__(self, seconds):
+        self.connection = None
+        self.fired = False
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+
+    def _fire(self):
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            self.fired = True
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, ValueError):
+                pass
+
+    def __enter__(self):
+        _WATCHED.watchdog = self
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.cancel()
+        _WATCHED.watchdog = None
 
 
 API_VERSIONS = api_versions.NAMES
@@ -67,6 +131,8 @@ JSON_PATCH = "application/json-patch+json"
 #: Largest answer body accepted, counted after decompression (a page of 250 tasks is well under 1 MiB).
 MAX_BODY = 32 * 1024 * 1024
 READ_CHUNK = 64 * 1024
+# Seconds past its time after which an exchange's connection is cut, whatever it is doing.
+WATCHDOG_SLACK = 0.5
 #: Characters of a bearer token (RFC 6750 b64token); ISC's tokens are JWTs, well inside this.
 TOKEN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=")
 MAX_TOKEN_LENGTH = 16384
@@ -443,6 +509,8 @@ class IscClient:
             self.limiter = RateLimiter(rate_limit, rate_limit_window, clock=clock, sleep=sleep)
         self.stats = collections.Counter()
         self.session = _Session()
+        for prefix in ("https://", "http://"):
+            self.session.mount(prefix, _Adapter())
         # Passed on every request too: requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE in the
         # environment override session.verify (turning validate_certs=false back on, or replacing ca_path).
         self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
@@ -580,13 +648,22 @@ class IscClient:
                 raise IscError("the time budget ran out before %s %s was sent" % (method, url), method=method,
                                url=url)
         ends = time.monotonic() + limit
-        response = self.session.request(method, url, timeout=(limit, limit), verify=self.verify,
-                                        allow_redirects=False, stream=True, **kwargs)
-        try:
-            body = _read_body(response, ends, self.max_body)
-        except BaseException:
-            response.close()  # a connection with an unread answer cannot be used again
-            raise
+        # The watchdog is the last resort (a trickled status line or headers); each read has its own bound.
+        with _Watchdog(limit + WATCHDOG_SLACK) as watchdog:
+            try:
+                response = self.session.request(method, url, timeout=(limit, limit), verify=self.verify,
+                                                allow_redirects=False, stream=True, **kwargs)
+            except Exception:  # pylint: disable=broad-except
+                if watchdog.fired:
+                    raise _TooSlow()
+                raise
+            try:
+                body = _read_body(response, ends, self.max_body)
+            except BaseException as exc:
+                response.close()  # a connection with an unread answer cannot be used again
+                if watchdog.fired and not isinstance(exc, (_TooSlow, _TooLarge)):
+                    raise _TooSlow()
+                raise
         release = getattr(response.raw, "release_conn", None)
         if release is not None:
             release()
@@ -678,7 +755,8 @@ class IscClient:
             return BASE_URL_HINT
         if status == 404:
             tasks = task_path(self.api_version)
-            if path and path.startswith(tasks + "/") and "/" not in path[len(tasks) + 1:]:
+            if path and path.startswith(tasks + "/") and "/" not in path[len(tasks) + 1:] \
+                    and path != self.pending_tasks_path():
                 return None  # one task: "No such task"
             return BASE_URL_HINT if path and path.startswith(tasks) else NOT_FOUND_HINT
         return None

@@ -17,7 +17,6 @@ from ansible_collections.identitynow.tasks.tests.support.common import PATCH_OPS
 from ansible_collections.identitynow.tasks.tests.support.scripted_server import reply
 
 
-
 # ========================================================================================== auth
 def test_client_credentials_grant(serve, connect):
     server = serve(reply(200, TASK))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import threading
 import time
 import tracemalloc
 import zlib
@@ -80,6 +81,43 @@ def test_a_trickled_body_ends_at_timeout(serve, connect):
     assert 0.5 <= took < 1.6, took  # timeout plus a small slack, not 1000 x 0.05 s
     assert "whole answer within 0.6 s" in error.message and error.hint
     assert 5 <= server.streamed < 100
+
+
+@pytest.fixture
+def header_trickle():
+    """A server on 127.0.0.1 that sends its status line and headers a byte every 50 ms, for ever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    sent = []
+
+    def serve():
+        while True:
+            try:
+                conn, dummy = listener.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            try:
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100000:
+                    conn.sendall(bytes([byte]))
+                    sent.append(byte)
+                    time.sleep(0.05)
+            except OSError:
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield "http://127.0.0.1:%d" % listener.getsockname()[1], sent
+    listener.close()
+
+
+def test_trickled_headers_end_at_timeout(header_trickle, connect):
+    url, sent = header_trickle
+    started = time.monotonic()
+    error = failure(connect(url, access_token="given-token-abc", timeout=0.6, max_retries=0).get_task, TASK_ID)
+    took = time.monotonic() - started
+    assert took < 0.6 + 1.2, took  # the watchdog cuts the connection; each read alone would wait for ever
+    assert "whole answer within 0.6 s" in error.message and len(sent) < 40
 
 
 def test_a_trickled_write_answer_is_uncertain_and_not_resent(serve, connect, clock):

@@ -21,7 +21,6 @@ from ansible_collections.identitynow.tasks.tests.support.common import PAT
 from ansible_collections.identitynow.tasks.tests.support.scripted_server import reply
 
 
-
 # ====================================================================================== pagination
 def page(first, count):
     return [{"id": "task-%03d" % i} for i in range(first, first + count)]

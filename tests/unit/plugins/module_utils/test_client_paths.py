@@ -18,7 +18,6 @@ from ansible_collections.identitynow.tasks.plugins.module_utils.errors import Is
 from ansible_collections.identitynow.tasks.tests.support.common import PAT, PATCH_OPS, TASK_ID, failure
 
 
-
 # ====================================================================================== task_path
 @pytest.mark.parametrize("version,task_id,path", [
     ("v2026", TASK_ID, "/v2026/task-status/" + TASK_ID),

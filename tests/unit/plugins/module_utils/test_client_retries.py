@@ -24,7 +24,6 @@ from ansible_collections.identitynow.tasks.tests.support.scripted_server import 
     hangup, html, malformed, reply, slow, truncated)
 
 
-
 # ======================================================================================= retries
 def test_503_burst_shorter_than_max_retries(serve, connect, clock):
     server = serve(reply(503), reply(503), reply(503), reply(200, TASK))
@@ -193,7 +192,6 @@ def test_patch_client_errors_are_certain(serve, connect, clock, status):
     server = serve(reply(status, {"messages": [{"text": "no"}]}))
     error = failure(connect(server.url).patch_task, TASK_ID, PATCH_OPS)
     assert error.status == status and error.uncertain is False and clock.sleeps == []
-
 
 
 # ==================================================================================== Retry-After

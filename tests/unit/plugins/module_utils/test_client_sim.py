@@ -12,7 +12,6 @@ from ansible_collections.identitynow.tasks.plugins.module_utils.client import Is
 from ansible_collections.identitynow.tasks.tests.support.common import PAT, PATCH_OPS, TASK_ID, failure
 
 
-
 # ============================================================================ faults of the simulator
 @pytest.fixture
 def sim_client(sim, clock):
