@@ -195,9 +195,8 @@ def _wait_row(record, fail_on, now):
     if row["finished"]:
         problems = _problems(row)
         row["failed"] = row["status"] in fail_on
-        row["line"] = "%-10s %s, %s (%s)%s" % (row["status"], _label(row), took, row["id"],
-                                              (": " + "; ".join(problems)) if problems and row["status"] != "SUCCESS"
-                                              else "")
+        details = (": " + "; ".join(problems)) if problems and row["status"] != "SUCCESS" else ""
+        row["line"] = "%-10s %s, %s (%s)%s" % (row["status"], _label(row), took, row["id"], details)
     else:
         row["failed"] = False
         row["status"] = "FINISHING" if row["finishing"] else "RUNNING"
@@ -271,8 +270,8 @@ def wait_state(results, settings, now=None):
     go_on = bool(unfinished) and elapsed < timeout and not (settings.get("fail_fast") and failed)
     intro = ["Waiting up to %s for %d of %d task(s):" % (span_text(timeout), len(unfinished), len(rows))]
     intro.extend(row["line"] for row in rows)
-    lines = ["After %s of %s: %d of %d task(s) finished" % (elapsed_text(elapsed), span_text(timeout),
-                                                             len(finished), len(rows))]
+    lines = ["After %s of %s: %d of %d task(s) finished"
+             % (elapsed_text(elapsed), span_text(timeout), len(finished), len(rows))]
     lines.extend("finished:  " + row["line"] for row in finished if row["id"] not in before)
     lines.extend(("finishing: " if row["finishing"] else "running:   ") + row["line"] for row in unfinished)
 
@@ -395,8 +394,8 @@ def clear_summary(plan, cleared, completion_status, check_mode=False):
         msg = "FAILED to clear %d of %d %s (%d cleared%s)." % (
             len(failed), len(tasks), plan["selection"], len(changed), (", %d left alone" % others) if others else "")
     else:
-        msg = "%s %d of %d %s%s" % ("Would clear" if check else "Cleared", len(changed), len(tasks),
-                                   plan["selection"], " (check mode: nothing was changed)." if check else ".")
+        msg = "%s %d of %d %s%s" % ("Would clear" if check else "Cleared", len(changed), len(tasks), plan["selection"],
+                                    " (check mode: nothing was changed)." if check else ".")
     lines = [msg]
     if run_failed:
         lines.append("task_status failed: %s" % _without_hint(cleared.get("msg"), hint))

@@ -103,8 +103,8 @@ def test_duration_seconds_positive_refuses_zero():
 @pytest.mark.parametrize("seconds, clock, age, span", [
     (0, "0s", "0h 00m", "0s"), (45, "45s", "0h 00m", "45s"), (90, "1m 30s", "0h 01m", "90s"),
     (3600, "1h 00m 00s", "1h 00m", "60m"), (5400, "1h 30m 00s", "1h 30m", "90m"), (7200, "2h 00m 00s", "2h 00m", "2h"),
-    (25200, "7h 00m 00s", "7h 00m", "7h"), (108000, "1d 06h 00m", "1d 06h 00m", "30h"), (3661, "1h 01m 01s", "1h 01m",
-                                                                                      "1h 01m 01s"),
+    (25200, "7h 00m 00s", "7h 00m", "7h"), (108000, "1d 06h 00m", "1d 06h 00m", "30h"),
+    (3661, "1h 01m 01s", "1h 01m", "1h 01m 01s"),
 ])
 def test_texts(seconds, clock, age, span):
     assert (tf.clock_text(seconds), tf.age_text(seconds), tf.span_text(seconds)) == (clock, age, span)
@@ -302,8 +302,8 @@ def test_task_report_counts_slowest_failures_pending():
         record("ok-1", created_ago=7200, completed_ago=7140, status="SUCCESS"),
         record("ok-2", created_ago=18000, completed_ago=15000, status="SUCCESS"),
         record("warn", created_ago=3600, completed_ago=3480, status="WARNING", source=("src-hr", "Workday [source]")),
-        record("bad", created_ago=600, completed_ago=570, status="ERROR", messages=[message("INFO", "started"),
-                                                                                     message("ERROR", "no route")]),
+        record("bad", created_ago=600, completed_ago=570, status="ERROR",
+               messages=[message("INFO", "started"), message("ERROR", "no route")]),
         record("temp", created_ago=500, completed_ago=400, status="TEMP_ERROR"),
         record("refresh", created_ago=10000, completed_ago=9100, status="TERMINATED", source=None,
                name="Identity Refresh"),
