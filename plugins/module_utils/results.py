@@ -2,16 +2,13 @@
 # Copyright: identitynow.tasks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What the logic of a module hands back to its main(): one RunResult.
+"""What the logic of a module hands back to its main(): one RunResult, and how main() ends with it.
 
-Every module reads the same at its end::
+Every module's main() reads the same: documentation, argument spec, one call into module_utils, result::
 
-    run = task_query.execute(client, module.params)
-    for warning in run.warnings + client.warnings:
-        module.warn(warning)
-    if run.failure:
-        module.fail_json(**run.failure)
-    module.exit_json(**run.result)
+    module = AnsibleModule(**module_args())
+    client = client_from_module(module)
+    finish(module, client, task_query.execute(client, module.params))
 
 (It is not called an outcome: task_status reports an ``outcome`` per task, a different thing.)
 """
@@ -37,3 +34,12 @@ class RunResult:
         failure = dict(result)
         failure.update(error.to_result())
         return cls(result, warnings, failure)
+
+
+def finish(module, client, run):
+    """End the module with a RunResult: every warning (the run's, then the client's), then fail_json or exit_json."""
+    for warning in run.warnings + client.warnings:
+        module.warn(warning)
+    if run.failure:
+        module.fail_json(**run.failure)
+    module.exit_json(**run.result)

@@ -367,6 +367,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_update
 from ansible_collections.identitynow.tasks.plugins.module_utils.connection import client_from_module, isc_argument_spec
+from ansible_collections.identitynow.tasks.plugins.module_utils.results import finish
 
 
 def module_args():
@@ -398,12 +399,7 @@ def module_args():
 def main():
     module = AnsibleModule(**module_args())
     client = client_from_module(module, needs=("requests", "jsonpatch"))
-    run = task_update.execute(client, module.params, check_mode=module.check_mode, diff=module._diff)
-    for warning in run.warnings + client.warnings:
-        module.warn(warning)
-    if run.failure:
-        module.fail_json(**run.failure)
-    module.exit_json(**run.result)
+    finish(module, client, task_update.execute(client, module.params, check_mode=module.check_mode, diff=module._diff))
 
 
 if __name__ == "__main__":

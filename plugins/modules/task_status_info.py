@@ -377,6 +377,7 @@ failed_tasks:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.identitynow.tasks.plugins.module_utils import task_query
 from ansible_collections.identitynow.tasks.plugins.module_utils.connection import client_from_module, isc_argument_spec
+from ansible_collections.identitynow.tasks.plugins.module_utils.results import finish
 from ansible_collections.identitynow.tasks.plugins.module_utils.wait import wait_argument_spec
 
 
@@ -415,12 +416,7 @@ def module_args():
 def main():
     module = AnsibleModule(**module_args())
     client = client_from_module(module)
-    run = task_query.execute(client, module.params)
-    for warning in run.warnings + client.warnings:
-        module.warn(warning)
-    if run.failure:
-        module.fail_json(**run.failure)
-    module.exit_json(**run.result)
+    finish(module, client, task_query.execute(client, module.params))
 
 
 if __name__ == "__main__":
