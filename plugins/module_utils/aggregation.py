@@ -309,6 +309,31 @@ def _decide(plan, entries, running):
             entry.decision = "started"
 
 
+def _start_all(client, plan, entries, known, deadline, errors, warnings):
+    """Start each entry's aggregation, in order; returns the reason to send no more (a 403 for every source) or
+    None. Failures are recorded in the entries and appended to errors."""
+    refused = None
+    for entry in entries:
+        if refused is not None:
+            entry.decision, entry.error = "skipped", "not sent: %s" % refused
+            continue
+        try:
+            entry.task_id, answer, entry.recovered = start(client, plan, entry.source_id, known, deadline)
+        except IscError as exc:
+            entry.decision, entry.error = "failed", str(exc)
+            errors.append(exc)
+            if exc.status == 403 and user_context_only(client.api_version, plan.kind):
+                refused = "the token was refused for every source (HTTP 403 on %s)" % entry.source_id
+            continue
+        known.add(entry.task_id)
+        if answer is not None:
+            entry.task = answer.get("task") if isinstance(answer.get("task"), dict) else answer
+        if entry.recovered:
+            warnings.append("the answer to the start on source %s was lost; task %s of that source, created since "
+                            "the request, is reported as the one started" % (entry.source_id, entry.task_id))
+    return refused
+
+
 def _remaining(deadline, clock):
     return max(0.001, deadline - clock())
 
@@ -351,56 +376,44 @@ def run(client, params, check_mode=False, clock=None):
     if check_mode:
         return report()
 
-    waiting_for = [task_id for e in entries if e.decision == "waited_then_started" for task_id in e.running_task_ids]
-    if waiting_for:
+    errors = []
+    known = set(task_id for e in entries for task_id in e.running_task_ids)
+    # Sources with nothing in the way start at once; those with a running aggregation (wait_then_start) after it
+    # ended, so that the free ones do not wait for the busy ones.
+    refused = _start_all(client, plan, [e for e in entries if e.decision == "started"], known, deadline, errors,
+                         warnings)
+    blocked = [e for e in entries if e.decision == "waited_then_started"]
+    waiting_for = [task_id for e in blocked for task_id in e.running_task_ids]
+    wait_failure = None
+    if waiting_for and refused is None:
         before = task_query.wait_for_tasks(client, waiting_for, dict(
             params, wait_timeout=_remaining(deadline, clock), fail_on_status=None, fail_on_missing=False))
         # Its warnings (a running task that ended and left the list) do not concern the user.
         if before.failure:
-            for entry in entries:
-                if entry.decision == "waited_then_started":
-                    entry.decision, entry.error = "skipped", "the running aggregation did not end in time"
-            failure = dict(before.failure)
-            failure["msg"] = ("nothing was started on the sources with a running aggregation: while waiting for it "
-                              "to end (when_running: wait_then_start): %s" % failure["msg"])
-            for key in ("task_statuses", "summary", "missing"):
-                failure.pop(key, None)
-            return report(failure)
-
-    errors = []
-    known = set(task_id for e in entries for task_id in e.running_task_ids)
-    refused = None
-    for entry in entries:
-        if entry.decision not in ("started", "waited_then_started"):
-            continue
-        if refused is not None:
+            for entry in blocked:
+                entry.decision, entry.error = "skipped", "not sent: the running aggregation did not end in time"
+            wait_failure = dict((key, value) for key, value in before.failure.items() if key not in before.result)
+            wait_failure["msg"] = ("nothing was started on the source(s) with a running aggregation (%s): while "
+                                   "waiting for it to end (when_running: wait_then_start): %s"
+                                   % (", ".join(e.source_id for e in blocked), wait_failure["msg"]))
+        else:
+            refused = _start_all(client, plan, blocked, known, deadline, errors, warnings)
+    elif waiting_for:
+        for entry in blocked:
             entry.decision, entry.error = "skipped", "not sent: %s" % refused
-            continue
-        try:
-            entry.task_id, answer, entry.recovered = start(client, plan, entry.source_id, known, deadline)
-        except IscError as exc:
-            entry.decision, entry.error = "failed", str(exc)
-            errors.append(exc)
-            if exc.status == 403 and user_context_only(client.api_version, plan.kind):
-                refused = "the token was refused for every source (HTTP 403 on %s)" % entry.source_id
-            continue
-        known.add(entry.task_id)
-        if answer is not None:
-            entry.task = answer.get("task") if isinstance(answer.get("task"), dict) else answer
-        if entry.recovered:
-            warnings.append("the answer to the start on source %s was lost; task %s of that source, created since "
-                            "the request, is reported as the one started" % (entry.source_id, entry.task_id))
 
-    failure = None
+    failure = wait_failure
     if errors:
         failed = [e for e in entries if e.decision == "failed"]
         first = errors[0].to_result()
         failure = dict(first, msg="%d of %d aggregation start(s) failed: %s"
                        % (len(failed), len(entries), " | ".join("%s: %s" % (e.source_id, e.error) for e in failed)))
+        if wait_failure is not None:
+            failure["msg"] += " | and %s" % wait_failure["msg"]
 
     ids = [e.task_id for e in entries if e.task_id]
     extra = {}
-    if plan.wait.wait and ids:
+    if plan.wait.wait and ids and failure is None:
         waited = task_query.wait_for_tasks(client, ids, dict(params, wait_timeout=_remaining(deadline, clock)))
         warnings.extend(waited.warnings)
         records = dict((r.get("id"), r) for r in waited.result.get("task_statuses", []))

@@ -91,7 +91,9 @@ notes:
     started tasks to return their task records; with O(wait), each poll round is one list request per 50 running
     tasks."
   - O(wait_timeout) bounds the whole run, the wait for a running aggregation (O(when_running=wait_then_start))
-    included.
+    included. Sources with nothing running are started first, so they do not wait for the busy ones.
+  - When a start fails (for example HTTP 404 for an unknown source), the other sources are still started, the
+    module does not wait, and it fails naming each failure.
   - A lost answer is looked up among the newest tasks of the source created up to two minutes before the request
     (for clocks that differ), leaving out the tasks that were already running.
 seealso:

@@ -127,12 +127,17 @@ def test_wait_then_start_waits_for_the_running_one_first(run_module, sim, ids):
     assert polls_of_running and posted["seq"] > max(polls_of_running)
 
 
-def test_wait_then_start_gives_up_at_wait_timeout_and_starts_nothing(run_module, sim, ids):
+def test_wait_then_start_gives_up_at_wait_timeout_on_the_busy_source_only(run_module, sim, ids):
     run_long(sim, ids["Okta"])
-    result = run_module(source_aggregation, source_id=[ids["Okta"], ids["Workday"]], wait_timeout=1, **FAST)
-    assert result["failed"] and "nothing was started" in result["msg"] and "timed out" in result["msg"]
-    assert [e["decision"] for e in result["aggregations"]] == ["skipped", "started"]
-    assert starts(sim) == [] and result["changed"] is False
+    result = run_module(source_aggregation, source_id=[ids["Okta"], ids["Workday"]], wait_timeout=1, wait=True,
+                        **FAST)
+    assert result["failed"] and "nothing was started on the source(s) with a running aggregation" in result["msg"]
+    assert ids["Okta"] in result["msg"] and "timed out" in result["msg"]
+    okta, workday = result["aggregations"]
+    assert okta["decision"] == "skipped" and okta["task_id"] is None and "did not end in time" in okta["error"]
+    # The free source did not wait for the busy one: it was started first, and is reported.
+    assert workday["decision"] == "started" and workday["task"]["id"] == workday["task_id"]
+    assert [e["path"].split("/")[3] for e in starts(sim)] == [ids["Workday"]] and result["changed"] is True
 
 
 def test_start_anyway_warns_and_isc_fails_the_new_task(run_module, sim, ids, warned):
@@ -211,10 +216,12 @@ def test_api_client_may_start_account_aggregations_but_not_on_beta(run_module, s
 
 
 def test_unknown_source_fails_with_a_hint_and_the_others_start(run_module, sim, ids):
-    result = run_module(source_aggregation, source_id=["0" * 32, ids["Okta"]])
+    result = run_module(source_aggregation, source_id=["0" * 32, ids["Okta"]], wait=True, **FAST)
     assert result["failed"] and result["status"] == 404 and "not its name" in result["hint"]
     assert [e["decision"] for e in result["aggregations"]] == ["failed", "started"]
     assert result["changed"] is True and "1 of 2" in result["msg"]
+    # The run has failed: it does not wait, and reports the started task as read back.
+    assert "polls" not in result and result["aggregations"][1]["task"]["uniqueName"] == "Cloud Account Aggregation"
 
 
 def test_file_upload_to_a_delimited_file_source(run_module, sim, ids, tmp_path):
