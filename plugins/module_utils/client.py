@@ -310,8 +310,15 @@ def _describe(data):
     if data is None:
         return "an empty body"
     if isinstance(data, dict):
-        keys = sorted(k for k in data if isinstance(k, str))[:8]
-        return "a JSON object with %s" % ("keys %s" % ", ".join(repr(k[:40]) for k in keys) if keys else "no keys")
+        # Only keys that read as field names are shown (a long one might be anything).
+        keys = sorted(k for k in data if isinstance(k, str) and len(k) <= 40 and k.replace("_", "").isalnum())
+        others = len(data) - len(keys)
+        text = ", ".join(repr(k) for k in keys[:8]) + (" and %d more" % (len(keys) - 8) if len(keys) > 8 else "")
+        if others:
+            text += " and %d other key(s)" % others
+        if not keys:
+            return "a JSON object with %s" % ("%d key(s) that are not field names" % others if others else "no keys")
+        return "a JSON object with keys %s" % text
     if isinstance(data, list):
         kinds = sorted(set(_kind(item) for item in data[:50]))
         return "a JSON list of %d item(s)%s" % (len(data), (" (%s)" % ", ".join(kinds)) if kinds else "")
@@ -798,7 +805,7 @@ class IscClient:
             fail("the answer of ISC broke off: %s (%s)" % (_reason(exc), what), True, True)
         if isinstance(exc, OSError) and getattr(exc, "errno", None) in (errno.ECONNRESET, errno.EPIPE):
             fail("the connection to ISC broke: %s (%s)" % (_reason(exc), what), True, True)
-        fail("request to ISC failed: %s: %s" % (what, str(exc)[:300]), False, False)
+        fail("request to ISC failed: %s: %s" % (what, exc), False, False)  # cut after redaction (IscError)
 
     # -- task-status operations -------------------------------------------------------------
 

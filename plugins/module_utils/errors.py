@@ -131,19 +131,33 @@ class IscError(Exception):
         return result
 
     def redacted(self, secrets):
-        """Return this error with every secret removed from its texts."""
-        self.message = redact(self.message, secrets)
-        self.url = redact(self.url, secrets)
+        """Return this error with every secret removed from its texts, then each text cut to a sane length
+        (in this order: a secret cut in two would no longer be found)."""
+        self.message = _cut(redact(self.message, secrets), MAX_MESSAGE)
+        self.url = _cut(redact(self.url, secrets), MAX_MESSAGE)
         self.hint = redact(self.hint, secrets)
-        self.detail_code = redact(self.detail_code, secrets)
-        self.tracking_id = redact(self.tracking_id, secrets)
-        self.messages = [redact(m, secrets) for m in self.messages]
+        self.detail_code = _cut(redact(self.detail_code, secrets), MAX_FIELD)
+        self.tracking_id = _cut(redact(self.tracking_id, secrets), MAX_FIELD)
+        self.messages = [_cut(redact(m, secrets), MAX_ITEM) for m in self.messages]
         self.args = (self.message,)
         return self
 
 
-def _text(value, limit=500):
-    """A short one-line text of a value from an answer (str as is, others as JSON), or None."""
+# Lengths texts from a server are cut to, after redaction.
+MAX_MESSAGE = 1000
+MAX_ITEM = 500
+MAX_FIELD = 200
+
+
+def _cut(text, limit):
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    return text[:limit] + "..."
+
+
+def _text(value):
+    """A one-line text of a value from an answer (str as is, others as JSON), or None. Not cut here: an
+    IscError cuts its texts after removing the secrets from them (IscError.redacted)."""
     if value is None or isinstance(value, (dict, list)) and not value:
         return None
     if not isinstance(value, str):
@@ -152,7 +166,7 @@ def _text(value, limit=500):
         except (TypeError, ValueError, RecursionError):
             return None
     value = " ".join(value.split())
-    return value[:limit] + ("..." if len(value) > limit else "") if value else None
+    return value or None
 
 
 def error_from_answer(status, method, url, data, parsed, content_type=None, reason=None, hint=None):
@@ -164,8 +178,8 @@ def error_from_answer(status, method, url, data, parsed, content_type=None, reas
     detail_code = tracking_id = None
     messages = []
     if parsed and isinstance(data, dict):
-        detail_code = _text(data.get("detailCode"), 200)
-        tracking_id = _text(data.get("trackingId"), 200)
+        detail_code = _text(data.get("detailCode"))
+        tracking_id = _text(data.get("trackingId"))
         for key in ("messages", "causes"):
             items = data.get(key)
             for item in items if isinstance(items, list) else [items]:
@@ -179,7 +193,7 @@ def error_from_answer(status, method, url, data, parsed, content_type=None, reas
     elif parsed:
         messages.append("a JSON %s where an error object was expected" % type(data).__name__)
     elif content_type is not None:
-        kind = _text(content_type.split(";")[0], 80) or "unknown content type"
+        kind = _text(content_type.split(";")[0]) or "unknown content type"
         messages.append("non-JSON answer (%s), probably from a proxy or load balancer" % kind)
-    return IscError("ISC answered %s %s" % (status, _text(reason, 80) or "error"), status=status, method=method,
+    return IscError("ISC answered %s %s" % (status, _text(reason) or "error"), status=status, method=method,
                     url=url, detail_code=detail_code, tracking_id=tracking_id, messages=messages, hint=hint)

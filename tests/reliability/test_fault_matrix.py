@@ -194,7 +194,8 @@ def test_token_expiry_during_a_long_wait(play, sim):
 
 
 @pytest.mark.parametrize("credentials,words", [
-    ({"client_id": "sim-pat-client", "client_secret": "wrong-secret-9f3c2a71"}, "client_id/client_secret"),
+    ({"client_id": "sim-pat-client", "client_secret": "wrong-secret-9f3c2a71"},
+     "client_id 'sim-pat-client' (from the client_id option)"),
     ({"access_token": "not-a-token-4b8d1e6a"}, "access_token"),
 ])
 def test_invalid_credentials_fail_with_status_and_hint(play, sim, credentials, words):
@@ -249,7 +250,8 @@ def test_html_error_page_from_a_proxy_that_persists_fails_with_status_and_hint(p
 # ------------------------------------------------------------------------------- tasks that move
 def test_task_pruned_mid_wait_ends_the_wait_with_a_warning(play, sim):
     task = stuck(sim)[0]
-    running = play.start([info("wait", id=task["id"], wait=True, wait_timeout=60, wait_sleep=0.3, wait_sleep_max=0.3),
+    running = play.start([info("wait", id=task["id"], wait=True, wait_timeout=60, wait_sleep=0.3, wait_sleep_max=0.3,
+                               fail_on_missing=False),
                           info("strict", id=task["id"], wait=True, wait_timeout=60, fail_on_missing=True)])
     wait_for_log(sim, lambda log: sum(1 for e in log if e["method"] == "GET") >= 2, what="the first poll")
     sim.advance(91 * 86400)  # the task is now older than 90 days: ISC no longer returns it

@@ -229,3 +229,20 @@ def test_a_404_that_means_a_wrong_base_url_is_not_a_missing_task(call):
         client.session.close()
         server.close()
     assert info.value.status == 404 and info.value.path_missing is True and "gateway root" in info.value.hint
+
+
+def test_a_long_token_is_redacted_before_any_text_is_cut():
+    token = "eyJhbGciOiJSUzI1NiJ9." + "x" * 900 + ".sig"
+    server = ScriptedServer([reply(400, dto("400.1 Bad Request Content", "token %s is odd" % token,
+                                            causes=["%s%s" % ("c" * 480, token)]))])
+    clock = FakeClock()
+    client = IscClient(server.url, access_token=token, clock=clock, sleep=clock.sleep)
+    try:
+        with pytest.raises(IscError) as info:
+            client.get_task(TASK_ID)
+    finally:
+        client.session.close()
+        server.close()
+    text = str(info.value) + repr(info.value.to_result())
+    assert "x" * 20 not in text and errors.REDACTED in text
+    assert all(len(m) <= errors.MAX_ITEM + 3 for m in info.value.messages)
