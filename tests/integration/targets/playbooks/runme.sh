@@ -108,6 +108,13 @@ run wait_failed 2 identitynow.tasks.wait_for_aggregation "${QUICK[@]}" -e wait_f
 has wait_failed 'FAILED: 1 of 2 task\(s\) ended with ERROR'
 has wait_failed "ERROR +Salesforce / Cloud Account Aggregation, [0-9]s \(fails\): ERROR: Error connecting to source 'Salesforce'"
 
+# ISC sets completed first and completionStatus later (here 12 s later): in between the task shows as finishing.
+sim reset empty '[{"id": "two-step", "source_id": "src-ad", "source_name": "Active Directory", "duration": 2}]' 12
+run wait_finishing 0 identitynow.tasks.wait_for_aggregation "${QUICK[@]}" -e wait_for_aggregation_task_ids=two-step
+has wait_finishing '"finishing: Active Directory / Cloud Account Aggregation: [^"]*, finishing: completed after [0-9]+s, completion status not yet set \(two-step\)"'
+has wait_finishing '"SUCCESS +Active Directory / Cloud Account Aggregation, [0-9]+s \(two-step\)"'
+hasnt wait_finishing '"running: +[^"]*100%[^"]*\(two-step\)"'
+
 # --- clear_pending_tasks --------------------------------------------------------------------------------------------
 sim reset empty '[
   {"id": "sap", "source_id": "src-sap", "source_name": "SAP ERP", "outcome": "STUCK", "duration": 60, "created_ago": 25200},

@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Control of the simulated tenant for runme.sh, with the standard library only.
 
-    python sim.py URL reset SCENARIO [TASKS_JSON]   reset, optionally create tasks (a JSON list of task specs)
+    python sim.py URL reset SCENARIO [TASKS_JSON [RACE_WINDOW]]
+                                                     reset, optionally create tasks (a JSON list of task specs),
+                                                     with a race window of 0.3 s or RACE_WINDOW seconds
     python sim.py URL advance SECONDS                move the simulator clock forward
     python sim.py URL status ID                      print the completionStatus of a task ("None" while pending)
     python sim.py URL patches                        print the number of PATCH requests logged since the reset
@@ -26,7 +28,8 @@ def call(url, path, body=None, method=None):
 
 def main(url, command, *args):
     if command == "reset":
-        call(url, "reset", {"scenario": args[0], "settings": {"race_window": 0.3}})
+        race_window = float(args[2]) if len(args) > 2 else 0.3
+        call(url, "reset", {"scenario": args[0], "settings": {"race_window": race_window}})
         if len(args) > 1:
             call(url, "tasks", {"tasks": json.loads(args[1])})
     elif command == "advance":
