@@ -104,9 +104,9 @@ options:
     description:
       - With O(ids), stop at the first task whose outcome is listed in O(fail_on); the remaining tasks are reported as
         C(skipped) and not touched.
-      - Whatever this option says, a PATCH refused with HTTP 403 stops the run: the token lacks the rights to update
+      - "Whatever this option says, a PATCH refused with HTTP 403 stops the run: the token lacks the rights to update
         task statuses (see the notes), which holds for every task, so the remaining tasks are reported as C(skipped)
-        with that reason instead of being sent one identical refused PATCH each.
+        with that reason instead of being sent one identical refused PATCH each."
       - With V(false), every task is attempted and reported.
     type: bool
     default: false

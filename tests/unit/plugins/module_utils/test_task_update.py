@@ -450,8 +450,8 @@ def test_one_bad_answer_does_not_lose_the_report():
 
 def test_a_record_that_is_not_a_task_is_failed_and_not_patched():
     client = FakeClient(pending("a"))
-    client.get_tasks_by_ids = lambda ids, deadline=None, chunk_size=50: {"a": copy.deepcopy(client.records["a"]),
-                                                                          "b": ["junk"]}
+    listed = {"a": copy.deepcopy(client.records["a"]), "b": ["junk"]}
+    client.get_tasks_by_ids = lambda ids, deadline=None, chunk_size=50: listed
     result = run(client, ids=["a", "b"], completion_status="ERROR")
     assert [e["outcome"] for e in result["tasks"]] == ["changed", "failed"]
     assert "not as a task record" in result["tasks"][1]["msg"] and [c[1] for c in client.patches()] == ["a"]
