@@ -21,7 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help demo sim venv venv-demo collection \
-	test sanity sanity-matrix sanity-pythons lint units integration ecosystem reliability bench-smoke \
+	test sanity sanity-matrix sanity-pythons lint units integration ecosystem reliability eda bench-smoke \
 	bench docs changelog changelog-release clean
 
 # `make help` prints the `##@` headings and the `## ` text after each target, in the order of this file. A new
@@ -78,7 +78,7 @@ collection: ## copy the work tree into the collection layout under COLLECTIONS (
 
 ##@ Test (CONTRIBUTING.md; CI runs `make test` through .ci/run)
 
-test: sanity sanity-matrix sanity-pythons lint units integration ecosystem reliability bench-smoke ## every suite below, in this order
+test: sanity sanity-matrix sanity-pythons lint units integration ecosystem reliability eda bench-smoke ## every suite below, in this order
 
 # ansible-test puts pip into its sanity venvs with a get-pip script it downloads from a host outside the package
 # index; it also takes a cached copy, which is our offline stand-in. $(call offline_get_pip,PYTHON) puts it
@@ -132,7 +132,7 @@ lint: venv collection ## ansible-lint, production profile
 	cd $(COLL) && PATH=$(BIN):$$PATH NO_COLOR=1 $(BIN)/ansible-lint --profile production --offline
 
 # The suites below read Ansible's output, so they get it without colours; everything else leaves colours to the terminal.
-units integration ecosystem reliability bench-smoke bench: export ANSIBLE_NOCOLOR := 1
+units integration ecosystem reliability eda bench-smoke bench: export ANSIBLE_NOCOLOR := 1
 
 units: venv collection ## unit tests of plugins and simulator (pytest, PYTEST_ARGS)
 	cd $(COLL) && $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS) tests/unit tests/simulator
@@ -146,6 +146,9 @@ ecosystem: venv collection ## artifact, Galaxy import, execution environment, AW
 
 reliability: venv collection ## fault matrix, secret scan, hostile input: real runs at -vvvv (docs/reliability.md)
 	cd $(COLL) && $(BIN)/python -m pytest -q -n 2 -p no:cacheprovider $(PYTEST_ARGS) tests/reliability
+
+eda: venv collection ## the EDA event source, with the real ansible-rulebook (Java 17; docs/eda.md)
+	cd $(COLL) && $(BIN)/python -m pytest -q -n 2 --dist loadfile -p no:cacheprovider $(PYTEST_ARGS) tests/eda
 
 bench-smoke: venv collection ## the benchmark harness at tiny sizes, as a pytest (docs/benchmarks.md)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests/bench/test_bench_smoke.py
