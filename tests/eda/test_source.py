@@ -251,6 +251,16 @@ def test_bad_credentials_end_the_source_at_once(source_module, sim, sim_server, 
     assert time.monotonic() - started < 5
 
 
+def test_clear_text_to_another_host_needs_the_opt_in_and_warns(source_module, caplog):
+    args = sim_args("http://isc.example.invalid")
+    with pytest.raises(source_module.ConfigurationError, match="allow_insecure_http"):
+        source_module.Config(args)
+    source = source_module.TaskStatusSource(source_module.Config(dict(args, allow_insecure_http=True)))
+    source.make_client()  # no request yet
+    assert any("cross the network in clear text" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records)
+
+
 def test_a_revoked_access_token_ends_the_source(source_module, sim, sim_server):
     token = sim.token()
     sim.expire_tokens()

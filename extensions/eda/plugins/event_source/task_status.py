@@ -143,8 +143,8 @@ options:
   interval:
     description:
       - Seconds between the starts of two polls. At least 5.
-      - At the default, a tenant with fewer than 250 running tasks costs about 3 requests per 30 s,
-        1% of the documented budget of 100 requests per 10 s that the source shares with the jobs.
+      - At the default, a tenant with fewer than 250 running tasks costs 2 or 3 requests per 30 s, at
+        most 1% of the documented budget of 100 requests per 10 s that the source shares with the jobs.
     type: float
     default: 30
   source_ids:
@@ -656,6 +656,11 @@ class TaskStatusSource:
         if not settings.get("validate_certs", True):
             LOG.warning("validate_certs is false: the TLS certificate of %s is not verified, which lets anyone on the "
                         "network path read the credentials", settings["base_url"])
+        clear = [url for url in (settings["base_url"], settings.get("token_url")) if url
+                 and isc_client.check_url("base_url", url, allow_insecure_http=True)]
+        if clear:
+            LOG.warning("allow_insecure_http is true and %s is reached over http://: the client secret, the tokens "
+                        "and every answer cross the network in clear text", " and ".join(clear))
         try:
             return isc_client.IscClient(shared_pacing=True, sleep=self._sleep, **settings)
         except IscError as exc:
