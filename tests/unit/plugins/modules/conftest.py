@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 # A personal access token of the simulator: its token has a user context, so PATCH works.
@@ -18,26 +18,33 @@ PAT = dict(client_id="sim-pat-client", client_secret="sim-pat-secret")
 
 
 @pytest.fixture
-def run_module(sim, capsys):
+def run_module(sim, capsys, monkeypatch):
     """run_module(module, check_mode=False, diff=False, **options) -> the module's JSON result.
 
     The module runs against the simulator with the personal access token (options override it). The
-    exit code agrees with the result's failed key; RV(warnings) is a list of texts.
+    exit code agrees with the result's failed key; result["warnings"] holds the texts the module gave
+    module.warn() in this run (recorded there: where warnings go depends on what else the process loaded).
     """
+    recorded = []
+    original_warn = AnsibleModule.warn
+
+    def warn(self, warning):
+        recorded.append(warning)
+        original_warn(self, warning)
+
+    monkeypatch.setattr(AnsibleModule, "warn", warn)
 
     def call(module, check_mode=False, diff=False, **options):
         args = dict(base_url=sim.url, **PAT)
         args.update(options, _ansible_check_mode=check_mode, _ansible_diff=diff)
         capsys.readouterr()
-        # Warnings are global to the process: forget those of earlier runs.
-        ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access
+        del recorded[:]
         with patch_module_args(args):
             with pytest.raises(SystemExit) as info:
                 module.main()
         result = json.loads(capsys.readouterr().out)
         assert bool(info.value.code) == bool(result.get("failed"))
-        result["warnings"] = [w["event"]["msg"] if isinstance(w, dict) and "event" in w else w
-                              for w in result.get("warnings", [])]
+        result["warnings"] = list(recorded)
         return result
 
     return call
