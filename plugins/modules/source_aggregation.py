@@ -69,6 +69,8 @@ options:
     description:
       - A CSV file to upload, for a delimited-file source (ISC answers HTTP 400 when such a source gets no file).
       - Sent as the C(file) part of a C(multipart/form-data) body. Only with one O(source_id).
+      - A path on the host where the module runs (usually the controller, with C(delegate_to) or C(hosts) set to
+        C(localhost)).
       - Without O(file) and O(disable_optimization) the request has no body and no Content-Type, as direct-connect
         sources need (ISC answers 500 to a multipart Content-Type without a body).
     type: path
