@@ -25,6 +25,15 @@ EVENT_KEYS = {"transition", "task_id", "task_name", "source_id", "source_name", 
 SECRET = "sim-pat-secret"
 
 
+def _no_worker_left(timeout=5.0):
+    """Wait until the worker threads of earlier sources have ended (a stopped source sends nothing more, but a
+    request already under way finishes): they must not reach the simulator of the next test."""
+    deadline = time.monotonic() + timeout
+    while any(t.name == "identitynow.tasks.task_status" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a worker thread of a stopped source is still running"
+        time.sleep(0.02)
+
+
 def pairs(events):
     return [(e["transition"], e["task_id"]) for e in events]
 
@@ -41,6 +50,7 @@ def api_requests(sim):
 def _logs(caplog, monkeypatch):
     for name in ("SAIL_BASE_URL", "SAIL_CLIENT_ID", "SAIL_CLIENT_SECRET", "SAIL_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    _no_worker_left()
     caplog.set_level(logging.DEBUG)
     yield
     text = caplog.text

@@ -550,9 +550,10 @@ def write_state(path, state):
 class Poller:
     """The reads of one poll, with the collection's client; run in a worker thread."""
 
-    def __init__(self, config, client):
+    def __init__(self, config, client, stopped=None):
         self.config = config
         self.client = client
+        self.stopped = stopped or (lambda: False)
         source_filter = None
         if config.source_ids and len(config.source_ids) <= ID_CHUNK:
             source_filter = filters.in_("sourceId", config.source_ids)
@@ -570,7 +571,9 @@ class Poller:
                                               page_size=PAGE_SIZE))
         listed = set(record.get("id") for record in running if isinstance(record, dict))
         gone = [task_id for task_id in tracker.unfinished() if task_id not in listed]
+        self._check()
         by_id = self.client.get_tasks_by_ids(gone) if gone else {}
+        self._check()
         newest = []
         cutoff = tracker.cutoff()
         for record in self.client.list_tasks(filters=self.source_filter, sorters="-created", page_size=PAGE_SIZE):
@@ -583,6 +586,11 @@ class Poller:
                 break
             newest.append(record)
         return running, gone, by_id, newest
+
+    def _check(self):
+        """Between two reads: a source that stops sends nothing more."""
+        if self.stopped():
+            raise _Stopped()
 
 
 def apply_poll(config, tracker, fetched):
@@ -725,7 +733,7 @@ class TaskStatusSource:
         loop = asyncio.get_running_loop()
         self.load()
         client = self.make_client()
-        poller = Poller(self.config, client)
+        poller = Poller(self.config, client, stopped=self._stop.is_set)
         LOG.info("watching the tasks of %s (%s) every %g s", self.config.connection["base_url"],
                  self.config.connection["api_version"], self.config.interval)
         failures = 0
