@@ -24,6 +24,7 @@ import email.utils
 import errno
 import ipaddress
 import json
+import math
 import random
 import socket
 import ssl
@@ -172,7 +173,7 @@ def parse_retry_after(value, now=None):
     except ValueError:
         pass
     else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN is unreadable
+        return None if math.isnan(seconds) else max(0.0, seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, OverflowError):
@@ -481,7 +482,7 @@ class IscClient:
         check_credential("access_token", access_token, token=True)
         check_credential("client_id", client_id)
         check_credential("client_secret", client_secret)
-        if not isinstance(timeout, (int, float)) or not timeout > 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout <= 0:
             raise IscError("timeout must be a number of seconds greater than 0, got %r" % (timeout,))
         self.base_url = base_url.rstrip("/") if isinstance(base_url, str) else base_url
         self.token_url = token_url or "%s/oauth/token" % self.base_url
@@ -573,7 +574,7 @@ class IscClient:
             refuse("an access_token holding characters a bearer token cannot have (it is not shown)")
         expires_in = body.get("expires_in")
         if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, (int, float))
-                                       or expires_in != expires_in):
+                                       or math.isnan(expires_in)):
             refuse("an expires_in that is a JSON %s" % _kind(expires_in))
         if self._token:
             self._old_tokens.append(self._token)
