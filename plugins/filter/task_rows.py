@@ -128,7 +128,8 @@ def _native(value):
     access, which costs far more than the filter's own work over thousands of records. Module results hold
     no templates (they are not trusted as templates), so the filter reads them from a plain copy, made the way
     ansible-core itself makes one. Older ansible-core, and values that are plain already, pass unchanged.
-    Only for module results: a role input may hold a template that must be rendered.
+    Only for module results and for what these filters returned: a role input may hold a template that must be
+    rendered.
     """
     copy = getattr(value, "_non_lazy_copy", None)
     return copy() if callable(copy) else value
@@ -482,7 +483,7 @@ def _what(row):
 
 def task_report_markdown(report):
     """The report of task_report_result as Markdown."""
-    r = report
+    r = _native(report)
     lines = ["# ISC task report: the last %s hours" % r["hours"], ""]
     statuses = ", ".join("%d %s" % (count, status) for status, count in r["by_status"].items() if count)
     lines.append("Tasks created from %s to %s: %s" % (r["since"], r["generated"], r["total"]))
