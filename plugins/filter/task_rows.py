@@ -385,7 +385,9 @@ def clear_summary(plan, cleared, completion_status, check_mode=False):
             what = "%s (%s)" % ("would clear" if check else "cleared", status)
         else:
             what = "left alone (%s): %s" % (entry["outcome"], msg)
-        tasks.append(dict(row, outcome=entry["outcome"], msg=entry.get("msg"), line=row["line"] + ": " + what))
+        # What happened to each task; the task itself is in matched (one copy of the rows is enough).
+        tasks.append({"id": row["id"], "outcome": entry["outcome"], "msg": entry.get("msg"),
+                      "line": row["line"] + ": " + what})
     changed = [t["id"] for t in tasks if t["outcome"] == "changed"]
     failed = [t for t in tasks if t["outcome"] == "failed"]
     if not tasks:
