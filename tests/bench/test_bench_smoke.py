@@ -80,7 +80,8 @@ def test_bench_smoke(tmp_path):
     for row in rows:
         assert row["status"] in ("met", "NOT MET", "-", "n/a"), row
         assert row["ours"] not in ("", "n/a"), row
-        if row["target"]:
+        if row["target"] and not row["ours"].startswith("n/a: "):
+            # A row with a target has a verdict, unless its cell says why not ("n/a: the reason").
             assert row["met"] in (True, False), "a row with a target must say met or not met: %r" % row
         assert row["measure"] in proc.stdout, row
     check_requests(report)

@@ -43,7 +43,8 @@ What ``run`` gets in ``bench`` (a ``bench.Bench``):
   ``bench.duration(task)`` read it.
 - ``bench.add_row(case=NUMBER, measure=..., ours=..., alternatives="", ratio_text="", target="", met=None,
   data=None)``: appends a row. ``met`` is True, False or None (no verdict: ``-`` without a target, ``n/a``
-  with one); ``data`` (JSON-serialisable) goes to the JSON report. A row with a target must have a verdict.
+  with one); ``data`` (JSON-serialisable) goes to the JSON report. A row with a target must have a verdict, or
+  say why it has none in ``ours``, as ``"n/a: the reason"`` (the smoke test checks this).
 - ``bench.lib``: bench.py itself, for ``fmt_s``, ``fmt_x``, ``ratio``, ``within``, ``Requests``, ``BenchError``
   (raise it for a case that cannot run), ``REAL_LIMITS`` and ``PAT`` (the simulator's client credentials).
 """
